@@ -1,0 +1,241 @@
+"""The `clearway` command: `up` runs the whole platform on this machine, `status` shows it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "clearway.json"
+
+
+@dataclass
+class Child:
+    """One process `clearway up` runs and watches."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    health_url: str | None
+    process: subprocess.Popen[bytes] | None = None
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310 - loopback URL we built
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> list[Child]:
+    from clearway.broker import free_port
+    from clearway.registry import PUBLIC_SERVICE, SERVICES
+
+    children: list[Child] = []
+    base_env = {**os.environ, **kafka_env, "PYTHONUNBUFFERED": "1"}
+    api_ports = {s.name: (port if s.name == PUBLIC_SERVICE else free_port()) for s in SERVICES}
+    upstream_env = {
+        f"GATEWAY_{name.upper()}_URL": f"http://127.0.0.1:{p}"
+        for name, p in api_ports.items() if name != PUBLIC_SERVICE
+    }
+    for spec in SERVICES:
+        env = dict(base_env)
+        if spec.has_database:
+            env[f"{spec.env_prefix}DATABASE_URL"] = database_url(spec.name, spec.env_prefix, data_dir)
+        if spec.name == PUBLIC_SERVICE:
+            env.update(upstream_env)
+        bind = host if spec.name == PUBLIC_SERVICE else "127.0.0.1"
+        api_port = api_ports[spec.name]
+        children.append(
+            Child(
+                name=f"{spec.name}-api",
+                command=[sys.executable, "-m", "uvicorn", "--factory", spec.api, "--host", bind,
+                         "--port", str(api_port), "--no-access-log", "--log-level", "warning"],
+                env=env,
+                health_url=f"http://127.0.0.1:{api_port}/health",
+            )
+        )
+        if spec.worker:
+            health_port = free_port()
+            worker_env = {**env, f"{spec.env_prefix}WORKER_HEALTH_PORT": str(health_port)}
+            children.append(
+                Child(
+                    name=f"{spec.name}-worker",
+                    command=[sys.executable, "-m", spec.worker],
+                    env=worker_env,
+                    health_url=f"http://127.0.0.1:{health_port}/health",
+                )
+            )
+    # Workers first, the public gateway last: it is the one users reach.
+    return sorted(children, key=lambda c: c.name.startswith("gateway"))
+
+
+def database_url(name: str, env_prefix: str, data_dir: Path) -> str:
+    """`<SERVICE>_DATABASE_URL` when set, else the service's own SQLite file in the data folder."""
+    return os.environ.get(f"{env_prefix}DATABASE_URL") or f"sqlite:///{(data_dir / f'{name}.db').resolve()}"
+
+
+def up(args: argparse.Namespace) -> int:
+    """Start the broker (unless one is configured), migrate, start every service, wait, supervise."""
+    from clearway.broker import free_port, start_broker
+    from clearway.database import migrate
+    from clearway.processes import child_preexec, stop
+    from clearway.registry import SERVICES
+    from messaging.admin import ensure_topics
+    from messaging.settings import KafkaSettings
+    from schemas.topics import TOPICS
+
+    data_dir = Path(args.data_dir).resolve()
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    broker: subprocess.Popen[bytes] | None = None
+    children: list[Child] = []
+    try:
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            kafka = KafkaSettings()
+            _say(f"broker       {kafka.bootstrap_servers} (KAFKA_BOOTSTRAP_SERVERS)")
+        else:
+            broker_port = free_port()
+            broker = start_broker(broker_port, logs / "broker.log")
+            kafka = KafkaSettings.embedded(f"127.0.0.1:{broker_port}")
+            _say(f"broker       embedded tansu on 127.0.0.1:{broker_port}")
+        ensure_topics(kafka, TOPICS)
+        _say(f"topics       {', '.join(t.name for t in TOPICS)}")
+        for spec in SERVICES:
+            if spec.has_database:
+                migrate(spec.package, database_url(spec.name, spec.env_prefix, data_dir))
+                _say(f"migrated     {spec.name}")
+        children = _plan(data_dir, args.host, args.port, kafka.as_env())
+        for child in children:
+            log_file = open(logs / f"{child.name}.log", "ab")  # noqa: SIM115 - child owns it
+            child.process = subprocess.Popen(
+                child.command, env=child.env, stdout=log_file, stderr=subprocess.STDOUT,
+                preexec_fn=child_preexec,
+            )
+            log_file.close()
+        if not _wait_healthy(children, stopping, timeout_s=args.timeout, logs=logs):
+            return 1
+        state = {
+            "pid": os.getpid(),
+            "data_dir": str(data_dir),
+            "url": f"http://{args.host}:{args.port}",
+            "bootstrap_servers": kafka.bootstrap_servers,
+            "processes": [
+                {"name": c.name, "pid": c.process.pid if c.process else None, "health": c.health_url}
+                for c in children
+            ],
+        }
+        (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+        _say(f"\nClearway is up in {time.monotonic() - started:.1f}s")
+        _say(f"  web and API   http://{args.host}:{args.port}/")
+        _say(f"  API docs      http://{args.host}:{args.port}/docs")
+        _say(f"  data          {data_dir}   logs {logs}")
+        _say("Press Ctrl-C to stop.")
+        while not stopping.wait(0.5):
+            for child in children:
+                assert child.process is not None
+                if child.process.poll() is not None:
+                    _say(f"{child.name} exited with code {child.process.returncode}; see {logs}/{child.name}.log")
+                    return 1
+        return 0
+    finally:
+        if children:
+            _say("stopping...")
+        for child in reversed(children):
+            if child.process is not None:
+                stop(child.process)
+        if broker is not None:
+            stop(broker)
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        if children:
+            _say("stopped")
+
+
+def _wait_healthy(children: Sequence[Child], stopping: threading.Event, *, timeout_s: float,
+                  logs: Path) -> bool:
+    started = time.monotonic()
+    waiting = [c for c in children if c.health_url]
+    _say(f"starting     {len(children)} processes: " + ", ".join(c.name for c in children))
+    while waiting:
+        if stopping.is_set():
+            return False
+        for child in list(waiting):
+            assert child.process is not None and child.health_url is not None
+            if child.process.poll() is not None:
+                _say(f"  {child.name:<16} exited with code {child.process.returncode}; "
+                     f"see {logs}/{child.name}.log")
+                return False
+            if _healthy(child.health_url):
+                waiting.remove(child)
+                _say(f"  {child.name:<16} healthy after {time.monotonic() - started:.1f}s")
+        if time.monotonic() - started > timeout_s:
+            _say("  still not healthy: " + ", ".join(c.name for c in waiting))
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def status(args: argparse.Namespace) -> int:
+    """Show what `clearway up` runs and whether each process answers its health check."""
+    state_path = Path(args.data_dir).resolve() / STATE_FILE
+    if not state_path.exists():
+        _say(f"Clearway is not running (no {state_path})")
+        return 1
+    state: dict[str, Any] = json.loads(state_path.read_text())
+    if args.json:
+        state["healthy"] = {p["name"]: _healthy(p["health"]) for p in state["processes"]}
+        _say(json.dumps(state, indent=2))
+        return 0 if all(state["healthy"].values()) else 1
+    _say(f"Clearway at {state['url']} (pid {state['pid']}), broker {state['bootstrap_servers']}")
+    all_ok = True
+    for proc in state["processes"]:
+        ok = _healthy(proc["health"])
+        all_ok &= ok
+        _say(f"  {proc['name']:<16} pid {proc['pid']:<8} {'healthy' if ok else 'NOT HEALTHY'}")
+    return 0 if all_ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `clearway` command."""
+    parser = argparse.ArgumentParser(prog="clearway", description=__doc__)
+    parser.add_argument("--data-dir", default=os.environ.get("CLEARWAY_DATA_DIR", "data"),
+                        help="where the SQLite files, logs and state live (default ./data)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_parser = commands.add_parser("up", help="run the whole platform until Ctrl-C")
+    up_parser.add_argument("--host", default=os.environ.get("CLEARWAY_HOST", "127.0.0.1"))
+    up_parser.add_argument("--port", type=int, default=int(os.environ.get("CLEARWAY_PORT", "8000")))
+    up_parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
+    up_parser.set_defaults(func=up)
+    status_parser = commands.add_parser("status", help="show the running platform and its health")
+    status_parser.add_argument("--json", action="store_true")
+    status_parser.set_defaults(func=status)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""What every service's HTTP edge shares: correlation ids and RFC 9457 problem answers."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+PROBLEM_JSON = "application/problem+json"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+correlation_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An RFC 9457 problem: what went wrong, with field errors naming the element and the rule."""
+
+    status: int
+    title: str
+    type: str = "about:blank"
+    detail: str | None = None
+    errors: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if self.errors:
+            body["errors"] = list(self.errors)
+        body.update(self.extra)
+        body["correlation_id"] = correlation_id_var.get()
+        return JSONResponse(body, status_code=self.status, media_type=PROBLEM_JSON)
+
+
+ProblemMapper = Callable[[Any], Problem]
+
+
+def install(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper]) -> None:
+    """Add correlation ids and map the service's errors (one table) to problem+json answers."""
+
+    @app.middleware("http")
+    async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        incoming = request.headers.get(CORRELATION_HEADER, "")
+        value = incoming if _VALID_ID.match(incoming) else str(uuid.uuid4())
+        token = correlation_id_var.set(value)
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error (correlation id %s)", value)
+            response = Problem(
+                500, "Internal error", detail="The error was logged with this correlation id."
+            ).response()
+        finally:
+            correlation_id_var.reset(token)
+        response.headers[CORRELATION_HEADER] = value
+        return response
+
+    for exc_type, mapper in problems.items():
+        app.add_exception_handler(exc_type, _handler(mapper))
+
+    async def validation(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {
+                "path": "/".join(str(part) for part in err.get("loc", ())),
+                "rule": err.get("type", "invalid"),
+                "message": err.get("msg", ""),
+            }
+            for err in exc.errors()
+        ]
+        return Problem(422, "Request is invalid", type="/problems/request-invalid", errors=errors).response()
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return Problem(exc.status_code, str(exc.detail)).response()
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _handler(mapper: ProblemMapper) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(_request: Request, exc: Exception) -> Response:
+        return mapper(exc).response()
+
+    return handle
+
+
+def current_correlation_id() -> str:
+    """The correlation id of the request being served."""
+    return correlation_id_var.get()

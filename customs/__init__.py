@@ -1,0 +1,1 @@
+"""Customs: CEB declarations, validation, receipts and the clearance state machine."""

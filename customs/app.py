@@ -1,0 +1,36 @@
+"""The customs API application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from clearway import http
+from clearway.database import make_engine
+from customs.api import PROBLEMS, router
+from customs.ceb.schema import warm_up
+from customs.settings import CustomsSettings
+
+
+def create_app(settings: CustomsSettings | None = None) -> FastAPI:
+    """Build the customs API; the engine is created here, not at import."""
+    settings = settings or CustomsSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm_up()
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(title="Clearway customs", version="1", lifespan=lifespan)
+    app.state.engine = make_engine(settings.database_url)
+    http.install(app, PROBLEMS)
+    app.include_router(router)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "service": "customs"}
+
+    return app

@@ -1,0 +1,1 @@
+"""Pure customs rules: no web framework, database, broker, clock or I/O."""

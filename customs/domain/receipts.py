@@ -1,0 +1,34 @@
+"""Receipt return codes (dossier §1.6, §1.7) and the texts customs answers with."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ReturnStatus(IntEnum):
+    """The official `returnStatus` codes used so far."""
+
+    DECLARING = 2  # 电子口岸申报中: received, format valid
+    REJECTED = 100  # 海关退单
+    ACCEPTED = 120  # 海关入库
+    ORDER_EXISTS = -301010  # 订单已存在
+
+
+RETURN_INFO: dict[int, str] = {
+    ReturnStatus.DECLARING: "新增申报成功 / declared",
+    ReturnStatus.ACCEPTED: "海关入库成功 / accepted into the customs database",
+    ReturnStatus.ORDER_EXISTS: "订单编号已存在 / an order with the same orderNo already exists (-301010)",
+}
+
+# The codes a CEB312/412/512 receipt may carry (S1): {2, 3, 4, 100, 120, 399, <0}.
+ORDER_RECEIPT_CODES = frozenset({1, 2, 3, 4, 100, 120, 399})
+
+
+def allowed_on_order_receipt(code: int) -> bool:
+    """Whether an order receipt (CEB312) may carry `code`."""
+    return code < 0 or code in ORDER_RECEIPT_CODES
+
+
+def is_final(code: int) -> bool:
+    """A receipt after which the document no longer changes without a new declaration."""
+    return code < 0 or code in (ReturnStatus.REJECTED, ReturnStatus.ACCEPTED, 399)

@@ -1,0 +1,14 @@
+"""Customs settings (environment prefix CUSTOMS_)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CustomsSettings(BaseSettings):
+    """Where customs keeps its data and how its worker reports health."""
+
+    model_config = SettingsConfigDict(env_prefix="CUSTOMS_", extra="ignore")
+
+    database_url: str = "sqlite:///data/customs.db"
+    worker_health_port: int = 0

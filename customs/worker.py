@@ -1,0 +1,29 @@
+"""`python -m customs.worker`: decides on received documents and relays customs' outbox."""
+
+from __future__ import annotations
+
+import sys
+
+from clearway.database import make_engine
+from customs.db import runtime
+from customs.handlers import HANDLERS
+from customs.settings import CustomsSettings
+from messaging.worker import WorkerSpec, run_forever
+from schemas.topics import CUSTOMS_INBOUND
+
+
+def spec(settings: CustomsSettings | None = None) -> WorkerSpec:
+    """The customs worker: consumes customs.inbound."""
+    settings = settings or CustomsSettings()
+    return WorkerSpec(
+        service="customs",
+        engine=make_engine(settings.database_url),
+        tables=runtime,
+        topics=(CUSTOMS_INBOUND,),
+        handlers=HANDLERS,
+        health_port=settings.worker_health_port,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(run_forever(spec()))

@@ -1,0 +1,1 @@
+"""Gateway: the one public edge for platforms, sellers and officers."""

@@ -1,0 +1,103 @@
+"""The gateway application: API routes for platforms and the web pages, at one URL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+
+from clearway import http
+from gateway.settings import GatewaySettings
+from gateway.upstream import UpstreamUnavailable, forward, unavailable_problem
+
+_TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+_XML_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+api = APIRouter(prefix="/api/v1", tags=["platforms"])
+
+
+def _customs(request: Request) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = request.app.state.customs
+    return client
+
+
+@api.post("/messages", status_code=202, openapi_extra=_XML_BODY)
+async def submit_message(request: Request) -> Response:
+    """Submit a CEB message (XML, up to 100 documents); 202 with a receipt reference per document."""
+    return await forward(_customs(request), "customs", request, "/v1/messages")
+
+
+@api.get("/receipts/{reference}")
+async def get_receipt(reference: str, request: Request) -> Response:
+    """A document's latest receipt as JSON (with its history) or as CEB XML (`?format=xml`)."""
+    return await forward(_customs(request), "customs", request, f"/v1/receipts/{reference}")
+
+
+@api.get("/submissions/{submission_id}")
+async def get_submission(submission_id: str, request: Request) -> Response:
+    """The documents of a submission and their current return status."""
+    return await forward(_customs(request), "customs", request, f"/v1/submissions/{submission_id}")
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the gateway; upstream clients are opened with the app, not at import."""
+    settings = settings or GatewaySettings()
+    upstreams = {"customs": settings.customs_url, "risk": settings.risk_url}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        timeout = httpx.Timeout(settings.upstream_timeout_s)
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+        app.state.customs = httpx.AsyncClient(base_url=settings.customs_url, timeout=timeout, limits=limits)
+        app.state.probe = httpx.AsyncClient(timeout=2.0)
+        yield
+        await app.state.customs.aclose()
+        await app.state.probe.aclose()
+
+    app = FastAPI(
+        title="Clearway",
+        version="1",
+        description="Single-window clearance for a cross-border e-commerce pilot zone.",
+        lifespan=lifespan,
+    )
+    http.install(app, {UpstreamUnavailable: unavailable_problem})
+    app.include_router(api)
+
+    async def upstream_health() -> dict[str, str]:
+        async def one(name: str, base: str) -> tuple[str, str]:
+            try:
+                answer = await app.state.probe.get(f"{base}/health")
+                return name, "ok" if answer.status_code == 200 else f"http {answer.status_code}"
+            except httpx.HTTPError as exc:
+                return name, f"unreachable ({type(exc).__name__})"
+
+        results = await asyncio.gather(*(one(n, u) for n, u in upstreams.items()))
+        return dict(results)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> Response:
+        """The gateway and the services behind it."""
+        services = await upstream_health()
+        healthy = all(v == "ok" for v in services.values())
+        body: dict[str, Any] = {"status": "ok" if healthy else "degraded", "service": "gateway",
+                                "upstreams": services}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home(request: Request) -> Response:
+        services = await upstream_health()
+        return _TEMPLATES.TemplateResponse(request, "home.html", {"services": services})
+
+    return app

@@ -1,0 +1,1 @@
+"""The one messaging runtime every Clearway service uses: producer, outbox relay, consumer loop."""

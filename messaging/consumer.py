@@ -1,0 +1,309 @@
+"""The one consumer loop: batches, inbox de-duplication, DLQ for poison, retries for outages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.structs import OffsetAndMetadata
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from messaging.outbox import stage
+from messaging.settings import KafkaSettings
+from messaging.tables import RuntimeTables
+from schemas.envelope import Envelope, utc_now
+from schemas.events import EnvelopeAdapter, Event
+from schemas.topics import Topic
+
+log = logging.getLogger(__name__)
+
+
+class TechnicalError(Exception):
+    """A failure of the surroundings (database, network), not of the message: worth retrying."""
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets: the open session and a way to emit follow-up events atomically."""
+
+    session: Session
+    envelope: Envelope[Any]
+    service: str
+    _tables: RuntimeTables
+    _staged: list[Envelope[Any]] = field(default_factory=list)
+
+    def emit(self, event: BaseModel, *, key: str) -> None:
+        """Publish `event` once this handler's transaction commits (caused by the current event)."""
+        self._staged.append(
+            Envelope[Any](
+                producer=self.service,
+                correlation_id=self.envelope.correlation_id,
+                causation_id=str(self.envelope.event_id),
+                key=key,
+                payload=event,
+            )
+        )
+
+    def flush_staged(self) -> None:
+        stage(self.session, self._tables, self._staged)
+        self._staged.clear()
+
+
+Handler = Callable[[HandlerContext, Any], None]
+HandlerTable = Mapping[type[BaseModel], Handler]
+
+
+@dataclass
+class ConsumerStats:
+    """Counters a worker exposes on its health endpoint."""
+
+    processed: int = 0
+    duplicates: int = 0
+    skipped_unknown: int = 0
+    dead_lettered: int = 0
+    technical_retries: int = 0
+    batches: int = 0
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff for technical errors."""
+
+    attempts: int = 5
+    first_delay_s: float = 0.1
+    max_delay_s: float = 5.0
+
+    def delays(self) -> list[float]:
+        return [
+            min(self.first_delay_s * 2**n, self.max_delay_s) for n in range(self.attempts - 1)
+        ]
+
+
+@dataclass
+class _Decoded:
+    record: ConsumerRecord
+    envelope: Envelope[Any] | None = None
+    handler: Handler | None = None
+    error: str | None = None
+
+
+def _is_technical(exc: BaseException) -> bool:
+    if isinstance(exc, TechnicalError | OperationalError | ConnectionError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class ConsumerLoop:
+    """Consumes topics for one service with its handler table; one transaction per batch."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        group_id: str,
+        topics: Sequence[Topic],
+        handlers: HandlerTable,
+        engine: Engine,
+        tables: RuntimeTables,
+        settings: KafkaSettings,
+        producer_factory: Callable[[], KafkaProducer],
+        retry: RetryPolicy | None = None,
+        on_db_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.group_id = group_id
+        self.topics = {t.name: t for t in topics}
+        self._handlers = {
+            str(cls.model_fields["type"].default): handler for cls, handler in handlers.items()
+        }
+        self._engine = engine
+        self._tables = tables
+        self._settings = settings
+        self._producer_factory = producer_factory
+        self._producer: KafkaProducer | None = None
+        self._retry = retry or RetryPolicy()
+        self._on_db_commit = on_db_commit
+        self.stats = ConsumerStats()
+        self.assigned = threading.Event()
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Poll, handle and commit until `stop` is set; then close cleanly."""
+        consumer = self._build_consumer()
+        try:
+            while not stop.is_set():
+                polled = consumer.poll(timeout_ms=100, max_records=self._settings.max_poll_records)
+                if consumer.assignment():
+                    self.assigned.set()
+                if not polled:
+                    continue
+                records = [r for batch in polled.values() for r in batch]
+                self.handle_batch(records, stop)
+                consumer.commit(
+                    {
+                        TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(
+                            batch[-1].offset + 1, "", -1
+                        )
+                        for tp, batch in polled.items()
+                    }
+                )
+        finally:
+            consumer.close(autocommit=False)
+            if self._producer is not None:
+                self._producer.close(timeout=5)
+
+    def _build_consumer(self) -> KafkaConsumer:
+        s = self._settings
+        return KafkaConsumer(
+            *self.topics,
+            bootstrap_servers=s.bootstrap_servers.split(","),
+            client_id=f"{self.service}-consumer",
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
+            max_poll_records=s.max_poll_records,
+            max_poll_interval_ms=s.max_poll_interval_ms,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            request_timeout_ms=s.request_timeout_ms,
+            isolation_level="read_committed",
+        )
+
+    # -- one batch ------------------------------------------------------------------------
+    def handle_batch(self, records: Sequence[ConsumerRecord], stop: threading.Event) -> None:
+        """Handle polled records; returns once each is in the database, skipped or in the DLQ."""
+        self.stats.batches += 1
+        decoded = [self._decode(r) for r in records]
+        poison = [d for d in decoded if d.error is not None]
+        for item in poison:
+            self._dead_letter(item.record, item.error or "undecodable", attempts=1)
+        work = [d for d in decoded if d.error is None and d.handler is not None]
+        self.stats.skipped_unknown += sum(1 for d in decoded if d.error is None and d.handler is None)
+        if not work:
+            return
+        try:
+            self._with_retries(lambda: self._apply(work), stop)
+        except Exception as exc:
+            if _is_technical(exc):
+                raise  # the batch stays uncommitted and is polled again after a restart
+            log.warning("batch failed (%s); handling its %d messages one by one", exc, len(work))
+            for item in work:
+                try:
+                    self._with_retries(lambda item=item: self._apply([item]), stop)
+                except Exception as single_exc:
+                    if _is_technical(single_exc):
+                        raise
+                    self._dead_letter(item.record, _describe(single_exc), attempts=1)
+
+    def _decode(self, record: ConsumerRecord) -> _Decoded:
+        try:
+            raw = json.loads(record.value)
+            type_name = raw["payload"]["type"]
+            if not isinstance(type_name, str):
+                raise TypeError("payload.type must be a string")
+        except (ValueError, TypeError, KeyError) as exc:
+            return _Decoded(record, error=f"not an event envelope: {_describe(exc)}")
+        handler = self._handlers.get(type_name)
+        if handler is None:
+            return _Decoded(record)
+        try:
+            envelope: Envelope[Event] = EnvelopeAdapter.validate_python(raw)
+        except ValidationError as exc:
+            return _Decoded(record, error=f"invalid {type_name}: {exc}")
+        return _Decoded(record, envelope=envelope, handler=handler)
+
+    def _apply(self, work: Sequence[_Decoded]) -> None:
+        inbox = self._tables.inbox
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            ids = [str(d.envelope.event_id) for d in work if d.envelope is not None]
+            seen = set(
+                session.execute(
+                    select(inbox.c.event_id).where(
+                        inbox.c.consumer_group == self.group_id, inbox.c.event_id.in_(ids)
+                    )
+                ).scalars()
+            )
+            now = utc_now()
+            done: list[dict[str, Any]] = []
+            duplicates = 0
+            for item in work:
+                envelope = item.envelope
+                assert envelope is not None and item.handler is not None
+                event_id = str(envelope.event_id)
+                if event_id in seen:
+                    duplicates += 1
+                    continue
+                seen.add(event_id)
+                ctx = HandlerContext(
+                    session=session, envelope=envelope, service=self.service, _tables=self._tables
+                )
+                item.handler(ctx, envelope.payload)
+                ctx.flush_staged()
+                done.append(
+                    {
+                        "consumer_group": self.group_id,
+                        "event_id": event_id,
+                        "event_type": envelope.payload.type,
+                        "processed_at": now,
+                    }
+                )
+            if done:
+                session.execute(insert(inbox), done)
+        self.stats.processed += len(done)
+        self.stats.duplicates += duplicates
+        if self._on_db_commit is not None:
+            self._on_db_commit()
+
+    def _with_retries(self, action: Callable[[], None], stop: threading.Event) -> None:
+        delays = self._retry.delays()
+        for attempt in range(len(delays) + 1):
+            try:
+                action()
+                return
+            except Exception as exc:
+                self.stats.last_error = _describe(exc)
+                if not _is_technical(exc) or attempt == len(delays) or stop.is_set():
+                    raise
+                self.stats.technical_retries += 1
+                log.warning("technical error, retry %d in %.2fs: %s", attempt + 1,
+                            delays[attempt], self.stats.last_error)
+                time.sleep(delays[attempt])
+
+    def _dead_letter(self, record: ConsumerRecord, error: str, *, attempts: int) -> None:
+        topic = self.topics.get(record.topic)
+        dlq = topic.dlq if topic is not None else f"{record.topic}.dlq"
+        headers = list(record.headers or []) + [
+            ("dlq.error", error[:4000].encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+            ("dlq.consumer_group", self.group_id.encode()),
+            ("dlq.attempts", str(attempts).encode()),
+        ]
+        if self._producer is None:
+            self._producer = self._producer_factory()
+        self._producer.send(dlq, key=record.key, value=record.value, headers=headers).get(
+            timeout=self._settings.request_timeout_ms / 1000
+        )
+        self.stats.dead_lettered += 1
+        log.error("message %s[%d]@%d sent to %s: %s", record.topic, record.partition,
+                  record.offset, dlq, error[:500])
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

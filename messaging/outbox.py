@@ -1,0 +1,145 @@
+"""Transactional outbox: stage events with the state change, publish them from a relay."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kafka import KafkaProducer
+from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.orm import Session
+
+from messaging.tables import RuntimeTables
+from schemas.envelope import Envelope, utc_now
+from schemas.events import event_type
+from schemas.topics import topic_for_event
+
+log = logging.getLogger(__name__)
+
+ProducerFactory = Callable[[], KafkaProducer]
+
+
+def _event_headers(event_type_name: str, correlation_id: str) -> list[tuple[str, bytes]]:
+    return [
+        ("event_type", event_type_name.encode()),
+        ("correlation_id", correlation_id.encode()),
+        ("content-type", b"application/json"),
+    ]
+
+
+def stage(db: Session | Connection, tables: RuntimeTables, envelopes: Sequence[Envelope[Any]]) -> None:
+    """Write events to the outbox inside the caller's transaction (published after it commits)."""
+    if not envelopes:
+        return
+    now = utc_now()
+    rows = []
+    for envelope in envelopes:
+        name = event_type(envelope.payload)
+        rows.append(
+            {
+                "event_id": str(envelope.event_id),
+                "topic": topic_for_event(name).name,
+                "key": envelope.key,
+                "event_type": name,
+                "correlation_id": envelope.correlation_id,
+                "body": envelope.model_dump_json(),
+                "created_at": now,
+            }
+        )
+    db.execute(insert(tables.outbox), rows)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order and deletes them once the broker acknowledged."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        tables: RuntimeTables,
+        producer_factory: ProducerFactory,
+        batch_size: int = 500,
+        idle_sleep_s: float = 0.005,
+        max_backoff_s: float = 5.0,
+        flush_timeout_s: float = 30.0,
+    ) -> None:
+        self._engine = engine
+        self._tables = tables
+        self._producer_factory = producer_factory
+        self._producer: KafkaProducer | None = None
+        self._batch_size = batch_size
+        self._idle_sleep_s = idle_sleep_s
+        self._max_backoff_s = max_backoff_s
+        self._flush_timeout_s = flush_timeout_s
+        self.published = 0
+        self.failures = 0
+        self.last_error: str | None = None
+        # Several relays may share a PostgreSQL database; they split the rows between them.
+        self._skip_locked = engine.dialect.name == "postgresql"
+
+    def publish_once(self) -> int:
+        """Publish one batch of waiting events; the number published (0 when none wait)."""
+        outbox = self._tables.outbox
+        with self._engine.begin() as conn:
+            query = (
+                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.event_type,
+                       outbox.c.correlation_id, outbox.c.body)
+                .order_by(outbox.c.id)
+                .limit(self._batch_size)
+            )
+            if self._skip_locked:
+                query = query.with_for_update(skip_locked=True)
+            rows = conn.execute(query).all()
+            if not rows:
+                return 0
+            producer = self._ensure_producer()
+            futures = [
+                producer.send(
+                    row.topic,
+                    key=row.key.encode(),
+                    value=row.body.encode(),
+                    headers=_event_headers(row.event_type, row.correlation_id),
+                )
+                for row in rows
+            ]
+            producer.flush(timeout=self._flush_timeout_s)
+            for future in futures:
+                future.get(timeout=0)  # raises the broker's error, if any; the rows then stay
+            conn.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
+        self.published += len(rows)
+        return len(rows)
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until `stop` is set, backing off while the broker is unreachable."""
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                count = self.publish_once()
+                backoff = 0.1
+                self.last_error = None
+                if count < self._batch_size:
+                    stop.wait(self._idle_sleep_s)
+            except Exception as exc:  # the broker or database may be down: keep the rows, retry
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, self.last_error)
+                self._reset_producer()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+        self._reset_producer()
+
+    def _ensure_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = self._producer_factory()
+        return self._producer
+
+    def _reset_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # closing a broken producer must not stop the relay
+                log.debug("closing producer failed", exc_info=True)
+            self._producer = None
+

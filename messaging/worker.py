@@ -1,0 +1,152 @@
+"""Runs a service worker: its consumer loop, its outbox relay and a small health endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from kafka import KafkaProducer
+from sqlalchemy import Engine
+
+from messaging.consumer import ConsumerLoop, HandlerTable
+from messaging.outbox import OutboxRelay
+from messaging.producer import build_producer
+from messaging.settings import KafkaSettings
+from messaging.tables import RuntimeTables
+from schemas.topics import Topic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a service plugs into the shared worker: its name, tables, topics and handlers."""
+
+    service: str
+    engine: Engine
+    tables: RuntimeTables
+    topics: Sequence[Topic]
+    handlers: HandlerTable
+    health_port: int = 0
+
+
+class Worker:
+    """The consumer loop and outbox relay of one service, in threads of one process."""
+
+    def __init__(self, spec: WorkerSpec, settings: KafkaSettings,
+                 on_db_commit: Callable[[], None] | None = None) -> None:
+        self.spec = spec
+        self.stop = threading.Event()
+
+        def producer() -> KafkaProducer:
+            return build_producer(settings, client_id=f"{spec.service}-worker")
+
+        self.relay = OutboxRelay(engine=spec.engine, tables=spec.tables, producer_factory=producer)
+        self.consumer: ConsumerLoop | None = None
+        if spec.handlers:
+            self.consumer = ConsumerLoop(
+                service=spec.service,
+                group_id=spec.service,
+                topics=spec.topics,
+                handlers=spec.handlers,
+                engine=spec.engine,
+                tables=spec.tables,
+                settings=settings,
+                producer_factory=producer,
+                on_db_commit=on_db_commit,
+            )
+        self._threads: list[threading.Thread] = []
+        self._failure: BaseException | None = None
+        self.health_server: ThreadingHTTPServer | None = None
+
+    def health(self) -> dict[str, Any]:
+        """Whether the worker is consuming, with its counters."""
+        ready = self.consumer is None or self.consumer.assigned.is_set()
+        alive = all(t.is_alive() for t in self._threads)
+        body: dict[str, Any] = {
+            "service": f"{self.spec.service}-worker",
+            "status": "ok" if ready and alive else ("starting" if alive else "failed"),
+            "relay": {"published": self.relay.published, "failures": self.relay.failures,
+                      "last_error": self.relay.last_error},
+        }
+        if self.consumer is not None:
+            body["consumer"] = self.consumer.stats.as_dict()
+        return body
+
+    def start(self) -> None:
+        """Start the relay, the consumer and the health endpoint in background threads."""
+        self._spawn("relay", self.relay.run)
+        if self.consumer is not None:
+            self._spawn("consumer", self.consumer.run)
+        if self.spec.health_port:
+            self.health_server = _health_server(self.spec.health_port, self.health)
+            threading.Thread(target=self.health_server.serve_forever, name="health", daemon=True).start()
+
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        def guarded() -> None:
+            try:
+                target(self.stop)
+            except BaseException as exc:
+                log.exception("%s thread of %s failed", name, self.spec.service)
+                self._failure = exc
+                self.stop.set()
+
+        thread = threading.Thread(target=guarded, name=f"{self.spec.service}-{name}")
+        thread.start()
+        self._threads.append(thread)
+
+    def join(self) -> None:
+        """Wait for the threads to finish after `stop` is set."""
+        for thread in self._threads:
+            thread.join()
+        if self.health_server is not None:
+            self.health_server.shutdown()
+
+    @property
+    def failed(self) -> bool:
+        return self._failure is not None
+
+
+def _health_server(port: int, health: Callable[[], dict[str, Any]]) -> ThreadingHTTPServer:
+    class HealthHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") != "/health":
+                self.send_error(404)
+                return
+            body = health()
+            data = json.dumps(body).encode()
+            self.send_response(200 if body["status"] == "ok" else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            return
+
+    return ThreadingHTTPServer(("127.0.0.1", port), HealthHandler)
+
+
+def run_forever(spec: WorkerSpec) -> int:
+    """`python -m <service>.worker`: run until SIGTERM or SIGINT; non-zero exit if a thread failed."""
+    logging.basicConfig(level=logging.INFO,
+                        format=f"%(asctime)s {spec.service}-worker %(levelname)s %(name)s: %(message)s")
+    worker = Worker(spec, KafkaSettings())
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        worker.stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    worker.start()
+    while not worker.stop.wait(0.5):
+        pass
+    worker.join()
+    return 1 if worker.failed else 0

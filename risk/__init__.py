@@ -1,0 +1,1 @@
+"""Risk: scores each declaration and routes it to release, review or inspection."""

@@ -1,0 +1,37 @@
+"""Risk JSON routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from clearway.http import Problem
+from risk import service
+from risk.service import NotFound
+
+router = APIRouter(prefix="/v1")
+
+
+def _not_found(exc: NotFound) -> Problem:
+    return Problem(404, "Not found", type="/problems/not-found", detail=str(exc))
+
+
+PROBLEMS: dict[type[Exception], Any] = {NotFound: _not_found}
+
+
+@router.get("/observations/{document_id}")
+async def get_observation(document_id: str, request: Request) -> dict[str, Any]:
+    """What risk recorded about a customs document."""
+    found = await run_in_threadpool(service.observation, request.app.state.engine, document_id)
+    return {
+        "documentId": found.document_id,
+        "messageType": found.message_type,
+        "businessKey": found.business_key,
+        "ebpCode": found.ebp_code,
+        "goodsValue": str(found.goods_value),
+        "currency": found.currency,
+        "lineCount": found.line_count,
+        "observedAt": found.observed_at.isoformat(),
+    }

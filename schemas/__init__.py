@@ -1,0 +1,1 @@
+"""Contracts shared by the Clearway services: the event envelope, versioned events and topics."""
