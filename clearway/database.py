@@ -16,7 +16,7 @@ def normalise_url(url: str) -> str:
     """Use the psycopg 3 driver for plain postgresql:// URLs."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -24,7 +24,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned for the service workload on SQLite (WAL, busy timeout) or PostgreSQL."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -50,7 +52,7 @@ def migrate(package: str, url: str) -> None:
 
 
 class Money(TypeDecorator[Decimal]):
-    """Exact decimal(19,5): NUMERIC on PostgreSQL, canonical text on SQLite (which has no decimal)."""
+    """Exact decimal(19,5): NUMERIC on PostgreSQL, canonical text on SQLite (no decimal there)."""
 
     impl = Numeric(19, 5)
     cache_ok = True
@@ -70,4 +72,4 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value) if isinstance(value, str) else Decimal(value)
+        return Decimal(str(value)) if not isinstance(value, Decimal) else value

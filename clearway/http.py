@@ -21,7 +21,9 @@ CORRELATION_HEADER = "X-Correlation-ID"
 PROBLEM_JSON = "application/problem+json"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-correlation_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+correlation_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "correlation_id", default="-"
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ def install(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper]) -> 
     """Add correlation ids and map the service's errors (one table) to problem+json answers."""
 
     @app.middleware("http")
-    async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def correlation(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         incoming = request.headers.get(CORRELATION_HEADER, "")
         value = incoming if _VALID_ID.match(incoming) else str(uuid.uuid4())
         token = correlation_id_var.set(value)
@@ -82,7 +86,9 @@ def install(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper]) -> 
             }
             for err in exc.errors()
         ]
-        return Problem(422, "Request is invalid", type="/problems/request-invalid", errors=errors).response()
+        return Problem(
+            422, "Request is invalid", type="/problems/request-invalid", errors=errors
+        ).response()
 
     async def http_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

@@ -27,8 +27,17 @@ _XML_BODY = {
 def _format_problem(exc: MessageFormatError) -> Problem:
     status = 413 if isinstance(exc, MessageTooLarge) else 400 if exc.code == "0001" else 422
     errors = [
-        {k: v for k, v in (("path", e.path), ("line", e.line), ("rule", e.rule),
-                           ("message", e.message), ("value", e.value)) if v is not None}
+        {
+            k: v
+            for k, v in (
+                ("path", e.path),
+                ("line", e.line),
+                ("rule", e.rule),
+                ("message", e.message),
+                ("value", e.value),
+            )
+            if v is not None
+        }
         for e in exc.errors[:50]
     ]
     return Problem(
@@ -58,8 +67,13 @@ async def _read_capped(request: Request) -> bytes:
             raise MessageTooLarge(
                 code="0001",
                 title="Message body too large",
-                errors=(FieldError(path="/", rule="max-body-size",
-                                   message=f"at most {MAX_BODY_BYTES} bytes are accepted"),),
+                errors=(
+                    FieldError(
+                        path="/",
+                        rule="max-body-size",
+                        message=f"at most {MAX_BODY_BYTES} bytes are accepted",
+                    ),
+                ),
             )
         chunks.append(chunk)
     return b"".join(chunks)
@@ -129,7 +143,9 @@ async def get_receipt(reference: str, request: Request) -> Response:
 @router.get("/submissions/{submission_id}")
 async def get_submission(submission_id: str, request: Request) -> dict[str, Any]:
     """The documents of a submission with their current return status."""
-    docs = await run_in_threadpool(service.submission_documents, request.app.state.engine, submission_id)
+    docs = await run_in_threadpool(
+        service.submission_documents, request.app.state.engine, submission_id
+    )
     return {
         "submissionId": submission_id,
         "documents": [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from customs.service import process_received
 from messaging.consumer import HandlerTable
 from schemas.events import DocumentReceivedV1
-from customs.service import process_received
 
 HANDLERS: HandlerTable = {DocumentReceivedV1: process_received}

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from customs.ceb.documents import KINDS, extract, kind_of
 from customs.ceb.parsing import parse_untrusted
@@ -146,8 +147,8 @@ def process_received(ctx: HandlerContext, event: DocumentReceivedV1) -> None:
         return  # already decided (a replay from before the inbox existed cannot double-decide)
     existing = session.execute(
         select(AcceptedOrder).where(
-            AcceptedOrder.ebp_code == document.ebp_code,
-            AcceptedOrder.order_no == document.business_key,
+            col(AcceptedOrder.ebp_code) == document.ebp_code,
+            col(AcceptedOrder.order_no) == document.business_key,
         )
     ).scalar_one_or_none()
     decision = decide_order(app_type=document.app_type, order_exists=existing is not None)
@@ -156,13 +157,15 @@ def process_received(ctx: HandlerContext, event: DocumentReceivedV1) -> None:
         if existing is None:
             session.add(
                 AcceptedOrder(
-                    ebp_code=document.ebp_code, order_no=document.business_key, document_id=document.id
+                    ebp_code=document.ebp_code,
+                    order_no=document.business_key,
+                    document_id=document.id,
                 )
             )
         else:
             existing.document_id = document.id
     if decision.unregister and existing is not None:
-        session.execute(delete(AcceptedOrder).where(AcceptedOrder.id == existing.id))
+        session.execute(delete(AcceptedOrder).where(col(AcceptedOrder.id) == existing.id))
     document.return_status = decision.return_status
     document.updated_at = now
     session.add(
@@ -241,9 +244,15 @@ def receipt_view(engine: Engine, reference: str) -> ReceiptView:
         document = session.get(Document, reference)
         if document is None:
             raise NotFound(f"no document with reference {reference}")
-        rows = session.execute(
-            select(Receipt).where(Receipt.document_id == reference).order_by(Receipt.id)  # type: ignore[arg-type]
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(Receipt)
+                .where(col(Receipt.document_id) == reference)
+                .order_by(col(Receipt.id))
+            )
+            .scalars()
+            .all()
+        )
     kind = KINDS[document.message_type]
     head = json.loads(document.head)
     latest = rows[-1]
@@ -256,7 +265,11 @@ def receipt_view(engine: Engine, reference: str) -> ReceiptView:
         return_time=latest.return_time,
         return_info=latest.return_info,
         history=tuple(
-            {"returnStatus": r.return_status, "returnTime": r.return_time, "returnInfo": r.return_info}
+            {
+                "returnStatus": r.return_status,
+                "returnTime": r.return_time,
+                "returnInfo": r.return_info,
+            }
             for r in rows
         ),
     )
@@ -269,6 +282,8 @@ def submission_documents(engine: Engine, submission_id: str) -> list[Document]:
             raise NotFound(f"no submission {submission_id}")
         return list(
             session.execute(
-                select(Document).where(Document.submission_id == submission_id).order_by(Document.seq)  # type: ignore[arg-type]
+                select(Document)
+                .where(col(Document.submission_id) == submission_id)
+                .order_by(col(Document.seq))
             ).scalars()
         )

@@ -35,7 +35,7 @@ def _customs(request: Request) -> httpx.AsyncClient:
 
 @api.post("/messages", status_code=202, openapi_extra=_XML_BODY)
 async def submit_message(request: Request) -> Response:
-    """Submit a CEB message (XML, up to 100 documents); 202 with a receipt reference per document."""
+    """Submit a CEB message (XML, up to 100 documents); 202 with one receipt reference each."""
     return await forward(_customs(request), "customs", request, "/v1/messages")
 
 
@@ -60,7 +60,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = httpx.Timeout(settings.upstream_timeout_s)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-        app.state.customs = httpx.AsyncClient(base_url=settings.customs_url, timeout=timeout, limits=limits)
+        app.state.customs = httpx.AsyncClient(
+            base_url=settings.customs_url, timeout=timeout, limits=limits
+        )
         app.state.probe = httpx.AsyncClient(timeout=2.0)
         yield
         await app.state.customs.aclose()
@@ -91,8 +93,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         """The gateway and the services behind it."""
         services = await upstream_health()
         healthy = all(v == "ok" for v in services.values())
-        body: dict[str, Any] = {"status": "ok" if healthy else "degraded", "service": "gateway",
-                                "upstreams": services}
+        body: dict[str, Any] = {
+            "status": "ok" if healthy else "degraded",
+            "service": "gateway",
+            "upstreams": services,
+        }
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -20,7 +20,9 @@ class UpstreamUnavailable(Exception):
 
 
 def unavailable_problem(exc: UpstreamUnavailable) -> Problem:
-    return Problem(503, "Service unavailable", type="/problems/upstream-unavailable", detail=str(exc))
+    return Problem(
+        503, "Service unavailable", type="/problems/upstream-unavailable", detail=str(exc)
+    )
 
 
 async def forward(

@@ -15,7 +15,9 @@ from schemas.topics import Topic
 DLQ_PARTITIONS = 1
 
 
-def ensure_topics(settings: KafkaSettings, topics: Sequence[Topic], *, timeout_s: float = 30) -> None:
+def ensure_topics(
+    settings: KafkaSettings, topics: Sequence[Topic], *, timeout_s: float = 30
+) -> None:
     """Create the topics and their DLQs that do not exist yet; waits for the broker to answer."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -88,9 +89,7 @@ class RetryPolicy:
     max_delay_s: float = 5.0
 
     def delays(self) -> list[float]:
-        return [
-            min(self.first_delay_s * 2**n, self.max_delay_s) for n in range(self.attempts - 1)
-        ]
+        return [min(self.first_delay_s * 2**n, self.max_delay_s) for n in range(self.attempts - 1)]
 
 
 @dataclass
@@ -193,18 +192,20 @@ class ConsumerLoop:
         for item in poison:
             self._dead_letter(item.record, item.error or "undecodable", attempts=1)
         work = [d for d in decoded if d.error is None and d.handler is not None]
-        self.stats.skipped_unknown += sum(1 for d in decoded if d.error is None and d.handler is None)
+        self.stats.skipped_unknown += sum(
+            1 for d in decoded if d.error is None and d.handler is None
+        )
         if not work:
             return
         try:
-            self._with_retries(lambda: self._apply(work), stop)
+            self._with_retries(partial(self._apply, work), stop)
         except Exception as exc:
             if _is_technical(exc):
                 raise  # the batch stays uncommitted and is polled again after a restart
             log.warning("batch failed (%s); handling its %d messages one by one", exc, len(work))
             for item in work:
                 try:
-                    self._with_retries(lambda item=item: self._apply([item]), stop)
+                    self._with_retries(partial(self._apply, [item]), stop)
                 except Exception as single_exc:
                     if _is_technical(single_exc):
                         raise
@@ -280,14 +281,19 @@ class ConsumerLoop:
                 if not _is_technical(exc) or attempt == len(delays) or stop.is_set():
                     raise
                 self.stats.technical_retries += 1
-                log.warning("technical error, retry %d in %.2fs: %s", attempt + 1,
-                            delays[attempt], self.stats.last_error)
+                log.warning(
+                    "technical error, retry %d in %.2fs: %s",
+                    attempt + 1,
+                    delays[attempt],
+                    self.stats.last_error,
+                )
                 time.sleep(delays[attempt])
 
     def _dead_letter(self, record: ConsumerRecord, error: str, *, attempts: int) -> None:
         topic = self.topics.get(record.topic)
         dlq = topic.dlq if topic is not None else f"{record.topic}.dlq"
-        headers = list(record.headers or []) + [
+        headers = [
+            *(record.headers or []),
             ("dlq.error", error[:4000].encode()),
             ("dlq.topic", record.topic.encode()),
             ("dlq.partition", str(record.partition).encode()),
@@ -301,8 +307,14 @@ class ConsumerLoop:
             timeout=self._settings.request_timeout_ms / 1000
         )
         self.stats.dead_lettered += 1
-        log.error("message %s[%d]@%d sent to %s: %s", record.topic, record.partition,
-                  record.offset, dlq, error[:500])
+        log.error(
+            "message %s[%d]@%d sent to %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            dlq,
+            error[:500],
+        )
 
 
 def _describe(exc: BaseException) -> str:

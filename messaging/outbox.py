@@ -29,7 +29,9 @@ def _event_headers(event_type_name: str, correlation_id: str) -> list[tuple[str,
     ]
 
 
-def stage(db: Session | Connection, tables: RuntimeTables, envelopes: Sequence[Envelope[Any]]) -> None:
+def stage(
+    db: Session | Connection, tables: RuntimeTables, envelopes: Sequence[Envelope[Any]]
+) -> None:
     """Write events to the outbox inside the caller's transaction (published after it commits)."""
     if not envelopes:
         return
@@ -84,8 +86,14 @@ class OutboxRelay:
         outbox = self._tables.outbox
         with self._engine.begin() as conn:
             query = (
-                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.event_type,
-                       outbox.c.correlation_id, outbox.c.body)
+                select(
+                    outbox.c.id,
+                    outbox.c.topic,
+                    outbox.c.key,
+                    outbox.c.event_type,
+                    outbox.c.correlation_id,
+                    outbox.c.body,
+                )
                 .order_by(outbox.c.id)
                 .limit(self._batch_size)
             )
@@ -142,4 +150,3 @@ class OutboxRelay:
             except Exception:  # closing a broken producer must not stop the relay
                 log.debug("closing producer failed", exc_info=True)
             self._producer = None
-

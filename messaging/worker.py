@@ -39,8 +39,12 @@ class WorkerSpec:
 class Worker:
     """The consumer loop and outbox relay of one service, in threads of one process."""
 
-    def __init__(self, spec: WorkerSpec, settings: KafkaSettings,
-                 on_db_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        settings: KafkaSettings,
+        on_db_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.spec = spec
         self.stop = threading.Event()
 
@@ -72,8 +76,11 @@ class Worker:
         body: dict[str, Any] = {
             "service": f"{self.spec.service}-worker",
             "status": "ok" if ready and alive else ("starting" if alive else "failed"),
-            "relay": {"published": self.relay.published, "failures": self.relay.failures,
-                      "last_error": self.relay.last_error},
+            "relay": {
+                "published": self.relay.published,
+                "failures": self.relay.failures,
+                "last_error": self.relay.last_error,
+            },
         }
         if self.consumer is not None:
             body["consumer"] = self.consumer.stats.as_dict()
@@ -86,7 +93,9 @@ class Worker:
             self._spawn("consumer", self.consumer.run)
         if self.spec.health_port:
             self.health_server = _health_server(self.spec.health_port, self.health)
-            threading.Thread(target=self.health_server.serve_forever, name="health", daemon=True).start()
+            threading.Thread(
+                target=self.health_server.serve_forever, name="health", daemon=True
+            ).start()
 
     def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
         def guarded() -> None:
@@ -127,16 +136,18 @@ def _health_server(port: int, health: Callable[[], dict[str, Any]]) -> Threading
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return ThreadingHTTPServer(("127.0.0.1", port), HealthHandler)
 
 
 def run_forever(spec: WorkerSpec) -> int:
-    """`python -m <service>.worker`: run until SIGTERM or SIGINT; non-zero exit if a thread failed."""
-    logging.basicConfig(level=logging.INFO,
-                        format=f"%(asctime)s {spec.service}-worker %(levelname)s %(name)s: %(message)s")
+    """`python -m <service>.worker`: run until SIGTERM/SIGINT; exit 1 if a thread failed."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s {spec.service}-worker %(levelname)s %(name)s: %(message)s",
+    )
     worker = Worker(spec, KafkaSettings())
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -30,12 +30,20 @@ class Envelope(BaseModel, Generic[E]):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    event_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Idempotency key for consumers")
+    event_id: uuid.UUID = Field(
+        default_factory=uuid.uuid4, description="Idempotency key for consumers"
+    )
     occurred_at: UtcDatetime = Field(default_factory=utc_now)
-    producer: str = Field(min_length=1, max_length=64, description="Service that produced the event")
-    correlation_id: str = Field(min_length=1, max_length=128, description="Id of the originating request")
+    producer: str = Field(
+        min_length=1, max_length=64, description="Service that produced the event"
+    )
+    correlation_id: str = Field(
+        min_length=1, max_length=128, description="Id of the originating request"
+    )
     causation_id: str | None = Field(
         default=None, max_length=128, description="event_id or request id that caused this event"
     )
-    key: str = Field(min_length=1, max_length=128, description="Partition key (orderNo, logisticsNo...)")
+    key: str = Field(
+        min_length=1, max_length=128, description="Partition key (orderNo, logisticsNo...)"
+    )
     payload: E

@@ -21,13 +21,15 @@ class _Event(BaseModel):
 
 
 class DocumentReceivedV1(_Event):
-    """Customs stored a document that passed the format checks; its receipt says 2 (being declared)."""
+    """Customs stored a document that passed the format checks (receipt 2, being declared)."""
 
     type: Literal["customs.document_received.v1"] = "customs.document_received.v1"
     document_id: uuid.UUID
     submission_id: uuid.UUID
     message_type: MessageType
-    business_key: str = Field(min_length=1, max_length=60, description="orderNo, payTransactionId...")
+    business_key: str = Field(
+        min_length=1, max_length=60, description="orderNo, payTransactionId..."
+    )
     sender_code: str = Field(min_length=1, max_length=18, description="BaseTransfer copCode")
 
 
@@ -62,7 +64,11 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT_CLASSES: tuple[type[_Event], ...] = (DocumentReceivedV1, DocumentAcceptedV1, DocumentRejectedV1)
+EVENT_CLASSES: tuple[type[_Event], ...] = (
+    DocumentReceivedV1,
+    DocumentAcceptedV1,
+    DocumentRejectedV1,
+)
 
 EVENT_TYPES: frozenset[str] = frozenset(
     str(cls.model_fields["type"].default) for cls in EVENT_CLASSES

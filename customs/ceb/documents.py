@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from customs.ceb.schema import CEB_NS
+from customs.ceb.schema import CEB_NS, source_line
 from customs.domain.errors import FieldError, UnsupportedMessage
 
 
@@ -70,7 +70,7 @@ def kind_of(message_type: str, root: etree._Element) -> DocumentKind:
                 FieldError(
                     path=f"/ceb:{message_type}",
                     rule="accepted-message-types",
-                    line=root.sourceline,
+                    line=source_line(root),
                     message=f"{message_type} is valid CEB but this platform accepts only "
                     + ", ".join(sorted(KINDS)),
                     value=message_type,
@@ -80,8 +80,10 @@ def kind_of(message_type: str, root: etree._Element) -> DocumentKind:
     return kind
 
 
-def _fields(element: etree._Element) -> dict[str, str]:
+def _fields(element: etree._Element | None) -> dict[str, str]:
     """Child elements as name -> text (whitespace kept as sent; absent optional fields omitted)."""
+    if element is None:  # the XSD makes every element read here mandatory
+        raise ValueError("extract() needs an XSD-valid message")
     return {
         etree.QName(child).localname: child.text or ""
         for child in element
@@ -100,7 +102,9 @@ def extract(root: etree._Element, kind: DocumentKind) -> ExtractedMessage:
         if kind.line_element is not None:
             lines = tuple(_fields(line) for line in body.iterfind(f"ceb:{kind.line_element}", ns))
         documents.append(
-            ExtractedDocument(index=index, business_key=head[kind.key_field], head=head, lines=lines)
+            ExtractedDocument(
+                index=index, business_key=head[kind.key_field], head=head, lines=lines
+            )
         )
     return ExtractedMessage(
         kind=kind,

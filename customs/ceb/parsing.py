@@ -1,4 +1,4 @@
-"""Safe parsing of untrusted XML: size cap, no DTD, no entities, no network, before any real work."""
+"""Safe parsing of untrusted XML: size cap, no DTD, no entities, no network, depth cap."""
 
 from __future__ import annotations
 
@@ -51,7 +51,6 @@ def parse_untrusted(body: bytes) -> etree._Element:
         )
     match = _FORBIDDEN.search(body)
     if match:
-        line = body.count(b"\n", 0, match.start()) + 1
         raise MessageFormatError(
             code="0001",
             title="Message is not well-formed XML",
@@ -59,7 +58,7 @@ def parse_untrusted(body: bytes) -> etree._Element:
                 FieldError(
                     path="/",
                     rule="no-dtd",
-                    line=line,
+                    line=body.count(b"\n", 0, match.start()) + 1,
                     message="DOCTYPE and ENTITY declarations are not allowed in CEB messages",
                 ),
             ),
@@ -67,7 +66,7 @@ def parse_untrusted(body: bytes) -> etree._Element:
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno if isinstance(exc.lineno, int) else None
+        line: int | None = exc.lineno if isinstance(exc.lineno, int) else None
         raise MessageFormatError(
             code="0001",
             title="Message is not well-formed XML",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from typing import Any, cast
 
 from lxml import etree
 
@@ -39,6 +41,12 @@ def _global_messages() -> dict[str, str]:
     return found
 
 
+def source_line(element: etree._Element) -> int | None:
+    """The line an element starts on in the received body, when known."""
+    line = element.sourceline
+    return line if isinstance(line, int) else None
+
+
 def message_type_of(root: etree._Element) -> str:
     """The CEB message type of a parsed document, e.g. `CEB311Message`."""
     qname = etree.QName(root)
@@ -50,7 +58,7 @@ def message_type_of(root: etree._Element) -> str:
                 FieldError(
                     path=f"/{root.tag}",
                     rule="root-element",
-                    line=root.sourceline,
+                    line=source_line(root),
                     message="the root element must be a CEBxxxMessage in the namespace " + CEB_NS,
                     value=str(qname.localname),
                 ),
@@ -72,7 +80,7 @@ def validate_against_xsd(root: etree._Element) -> str:
             line=entry.line,
             message=str(entry.message),
         )
-        for entry in schema.error_log
+        for entry in cast(Iterable[Any], schema.error_log)
     )
     raise MessageFormatError(code="0002", title="Message fails the official XSD", errors=errors)
 

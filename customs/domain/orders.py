@@ -27,14 +27,15 @@ def decide_order(*, app_type: str, order_exists: bool) -> OrderDecision:
     """Apply appType 1/2/3 (new, change, delete) against the orders already declared."""
     if app_type == "1":
         if order_exists:
-            return OrderDecision(
-                ReturnStatus.ORDER_EXISTS, RETURN_INFO[ReturnStatus.ORDER_EXISTS]
-            )
-        return OrderDecision(ReturnStatus.ACCEPTED, RETURN_INFO[ReturnStatus.ACCEPTED], register=True)
+            return OrderDecision(ReturnStatus.ORDER_EXISTS, RETURN_INFO[ReturnStatus.ORDER_EXISTS])
+        return OrderDecision(
+            ReturnStatus.ACCEPTED, RETURN_INFO[ReturnStatus.ACCEPTED], register=True
+        )
     if not order_exists:
         return OrderDecision(
             ORDER_NOT_FOUND,
-            f"订单不存在 / no declared order to {'change' if app_type == '2' else 'delete'} (-301009)",
+            f"订单不存在 / no declared order to {'change' if app_type == '2' else 'delete'}"
+            " (-301009)",
         )
     if app_type == "2":
         return OrderDecision(ReturnStatus.ACCEPTED, "变更成功 / change accepted", register=True)
