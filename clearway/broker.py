@@ -36,7 +36,7 @@ def start_broker(
 ) -> subprocess.Popen[bytes]:
     """Start a memory-only broker on 127.0.0.1:`port` and wait until it accepts connections."""
     url = f"tcp://127.0.0.1:{port}"
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - child owns it
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
             tansu_binary(),
@@ -52,6 +52,8 @@ def start_broker(
         stderr=subprocess.STDOUT,
         preexec_fn=child_preexec,  # noqa: PLW1509 - set before any thread starts
     )
+    if not isinstance(out, int):
+        out.close()  # the child has its own copy of the descriptor
     deadline = time.monotonic() + timeout_s
     while not port_open(port):
         if process.poll() is not None:

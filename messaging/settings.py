@@ -12,7 +12,8 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str = "127.0.0.1:9092"
     # The embedded broker answers a fetch only when fetch_max_wait_ms expires, and completes a
-    # group join after about half of max_poll_interval_ms: both stay small on the decision path.
+    # group join after about half of the session timeout (measured: 6 s -> 3 s, 2 s -> 1 s,
+    # never under 1 s): both stay small on the decision path.
     fetch_max_wait_ms: int = 20
     max_poll_interval_ms: int = 300_000
     session_timeout_ms: int = 10_000
@@ -29,7 +30,7 @@ class KafkaSettings(BaseSettings):
         return cls(
             bootstrap_servers=bootstrap_servers,
             max_poll_interval_ms=2_000,
-            session_timeout_ms=6_000,
+            session_timeout_ms=2_000,
             heartbeat_interval_ms=300,
         )
 

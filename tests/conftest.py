@@ -1,0 +1,49 @@
+"""Fixtures: a real embedded broker per test, and each database test on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clearway.broker import free_port, start_broker
+from clearway.processes import stop
+from messaging.admin import ensure_topics
+from messaging.settings import KafkaSettings
+from schemas.topics import TOPICS
+from tests.support import postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind the platform runs on."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+class Broker:
+    """A running embedded broker and the settings to reach it."""
+
+    def __init__(self, port: int, process: subprocess.Popen[bytes]) -> None:
+        self.port = port
+        self.process = process
+        self.settings = KafkaSettings.embedded(f"127.0.0.1:{port}")
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A fresh memory-only broker (the real tansu binary) with the platform's topics."""
+    port = free_port()
+    process = start_broker(port, tmp_path / "broker.log")
+    running = Broker(port, process)
+    ensure_topics(running.settings, TOPICS)
+    yield running
+    running.stop()

@@ -1,0 +1,158 @@
+"""The shared consumer loop on the real broker, against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+from kafka import KafkaConsumer
+
+from messaging.consumer import HandlerContext, TechnicalError
+from schemas.events import DocumentReceivedV1
+from schemas.topics import CUSTOMS_INBOUND
+from tests.messaging.harness import (
+    consumer_loop,
+    effects,
+    publish,
+    received,
+    record_effect,
+    running,
+)
+from tests.support import wait_for
+
+TOPIC = CUSTOMS_INBOUND.name
+
+
+def _bytes(envelope) -> tuple[bytes, bytes]:
+    return envelope.key.encode(), envelope.model_dump_json().encode()
+
+
+def test_an_event_is_consumed_and_handled_once(broker, engine):
+    event = received()
+    with running(consumer_loop(engine, broker.settings)) as loop:
+        publish(broker.settings, TOPIC, _bytes(event))
+        wait_for(lambda: loop.stats.processed == 1)
+    assert effects(engine, event.payload.document_id) == 1
+
+
+def test_the_same_event_delivered_twice_has_one_effect(broker, engine):
+    event = received()
+    other = received()
+    with running(consumer_loop(engine, broker.settings)) as loop:
+        publish(broker.settings, TOPIC, _bytes(event), _bytes(event), _bytes(other))
+        wait_for(lambda: loop.stats.processed + loop.stats.duplicates == 3)
+        publish(broker.settings, TOPIC, _bytes(event))  # a later redelivery, in another batch
+        wait_for(lambda: loop.stats.duplicates == 2)
+    assert effects(engine, event.payload.document_id) == 1
+    assert effects(engine, other.payload.document_id) == 1
+    assert loop.stats.processed == 2
+
+
+def _dlq_records(settings, count: int):
+    consumer = KafkaConsumer(
+        CUSTOMS_INBOUND.dlq,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=f"dlq-reader-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        max_poll_interval_ms=2000,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=300,
+    )
+    records = []
+    try:
+        wait_for(
+            lambda: (
+                records.extend(r for b in consumer.poll(timeout_ms=100).values() for r in b)
+                or len(records) >= count
+            ),
+            timeout_s=15,
+        )
+    finally:
+        consumer.close()
+    return records
+
+
+def test_a_poison_message_goes_to_the_dlq_and_the_next_message_is_still_processed(broker, engine):
+    after = received(key="order-1")
+    invalid = received(key="order-1").model_dump(mode="json")
+    invalid["payload"]["message_type"] = "not a CEB type"
+    import json
+
+    with running(consumer_loop(engine, broker.settings)) as loop:
+        publish(
+            broker.settings,
+            TOPIC,
+            (b"order-1", b"{not json"),
+            (b"order-1", json.dumps(invalid).encode()),
+            _bytes(after),
+        )
+        wait_for(lambda: loop.stats.processed == 1 and loop.stats.dead_lettered == 2)
+    assert effects(engine, after.payload.document_id) == 1
+    dlq = _dlq_records(broker.settings, 2)
+    assert [r.value for r in dlq][0] == b"{not json"
+    headers = dict(dlq[1].headers)
+    assert b"message_type" in headers["dlq.error"]
+    assert headers["dlq.topic"] == TOPIC.encode()
+    assert headers["dlq.consumer_group"] == b"test-group"
+
+
+def test_a_handler_that_fails_on_its_message_sends_only_that_message_to_the_dlq(broker, engine):
+    bad, good = received(), received()
+
+    def handler(ctx: HandlerContext, event: DocumentReceivedV1) -> None:
+        if event.document_id == bad.payload.document_id:
+            raise ValueError("orderNo rule broken")
+        record_effect(ctx, event)
+
+    with running(consumer_loop(engine, broker.settings, handler)) as loop:
+        publish(broker.settings, TOPIC, _bytes(bad), _bytes(good))
+        wait_for(lambda: loop.stats.processed == 1 and loop.stats.dead_lettered == 1)
+    assert effects(engine) == 1
+    assert effects(engine, good.payload.document_id) == 1
+    (record,) = _dlq_records(broker.settings, 1)
+    assert b"orderNo rule broken" in dict(record.headers)["dlq.error"]
+
+
+def test_unknown_event_types_are_skipped_and_counted(broker, engine):
+    unknown = received().model_dump(mode="json")
+    unknown["payload"]["type"] = "customs.something_new.v9"
+    known = received()
+    import json
+
+    with running(consumer_loop(engine, broker.settings)) as loop:
+        publish(broker.settings, TOPIC, (b"k", json.dumps(unknown).encode()), _bytes(known))
+        wait_for(lambda: loop.stats.processed == 1)
+    assert loop.stats.skipped_unknown == 1
+    assert loop.stats.dead_lettered == 0
+    assert effects(engine) == 1
+
+
+def test_technical_errors_are_retried_with_backoff_until_the_handler_succeeds(broker, engine):
+    event = received()
+    failures = [TechnicalError("database restarting"), TimeoutError("slow disk")]
+
+    def flaky(ctx: HandlerContext, payload: DocumentReceivedV1) -> None:
+        if failures:
+            raise failures.pop(0)
+        record_effect(ctx, payload)
+
+    with running(consumer_loop(engine, broker.settings, flaky)) as loop:
+        publish(broker.settings, TOPIC, _bytes(event))
+        wait_for(lambda: loop.stats.processed == 1)
+    assert loop.stats.technical_retries == 2
+    assert loop.stats.dead_lettered == 0
+    assert effects(engine, event.payload.document_id) == 1
+
+
+def test_effects_and_follow_up_events_of_a_failed_batch_are_rolled_back(broker, engine):
+    event = received()
+
+    def emits_then_fails(ctx: HandlerContext, payload: DocumentReceivedV1) -> None:
+        record_effect(ctx, payload)
+        raise ValueError("rule broken after writing")
+
+    with running(consumer_loop(engine, broker.settings, emits_then_fails)) as loop:
+        publish(broker.settings, TOPIC, _bytes(event))
+        wait_for(lambda: loop.stats.dead_lettered == 1)
+    assert effects(engine) == 0
