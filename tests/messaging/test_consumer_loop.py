@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from kafka import KafkaConsumer
@@ -77,8 +78,6 @@ def test_a_poison_message_goes_to_the_dlq_and_the_next_message_is_still_processe
     after = received(key="order-1")
     invalid = received(key="order-1").model_dump(mode="json")
     invalid["payload"]["message_type"] = "not a CEB type"
-    import json
-
     with running(consumer_loop(engine, broker.settings)) as loop:
         publish(
             broker.settings,
@@ -90,7 +89,7 @@ def test_a_poison_message_goes_to_the_dlq_and_the_next_message_is_still_processe
         wait_for(lambda: loop.stats.processed == 1 and loop.stats.dead_lettered == 2)
     assert effects(engine, after.payload.document_id) == 1
     dlq = _dlq_records(broker.settings, 2)
-    assert [r.value for r in dlq][0] == b"{not json"
+    assert dlq[0].value == b"{not json"
     headers = dict(dlq[1].headers)
     assert b"message_type" in headers["dlq.error"]
     assert headers["dlq.topic"] == TOPIC.encode()
@@ -118,8 +117,6 @@ def test_unknown_event_types_are_skipped_and_counted(broker, engine):
     unknown = received().model_dump(mode="json")
     unknown["payload"]["type"] = "customs.something_new.v9"
     known = received()
-    import json
-
     with running(consumer_loop(engine, broker.settings)) as loop:
         publish(broker.settings, TOPIC, (b"k", json.dumps(unknown).encode()), _bytes(known))
         wait_for(lambda: loop.stats.processed == 1)
