@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from kafka import KafkaProducer
 
 from messaging.settings import KafkaSettings
@@ -21,6 +23,23 @@ def build_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
         compression_type=None,
         request_timeout_ms=settings.request_timeout_ms,
         max_block_ms=settings.max_block_ms,
+        bootstrap_timeout_ms=settings.max_block_ms,
         retry_backoff_ms=100,
         delivery_timeout_ms=settings.request_timeout_ms + settings.linger_ms + 5_000,
     )
+
+
+def broker_reachable(settings: KafkaSettings, timeout_s: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection.
+
+    Checked before building a producer: kafka-python leaks the sockets of a producer whose
+    bootstrap fails, so a relay waiting out a broker outage must not build one per retry.
+    """
+    for server in settings.bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout_s):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False

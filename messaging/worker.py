@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from messaging.consumer import ConsumerLoop, HandlerTable
 from messaging.outbox import OutboxRelay
-from messaging.producer import build_producer
+from messaging.producer import broker_reachable, build_producer
 from messaging.settings import KafkaSettings
 from messaging.tables import RuntimeTables
 from schemas.topics import Topic
@@ -36,6 +36,13 @@ class WorkerSpec:
     health_port: int = 0
 
 
+def worker_producer(settings: KafkaSettings, *, client_id: str = "worker") -> KafkaProducer:
+    """A producer for the relay and the DLQ, refused at once while no broker is reachable."""
+    if not broker_reachable(settings):
+        raise ConnectionError(f"no broker reachable at {settings.bootstrap_servers}")
+    return build_producer(settings, client_id=client_id)
+
+
 class Worker:
     """The consumer loop and outbox relay of one service, in threads of one process."""
 
@@ -49,7 +56,7 @@ class Worker:
         self.stop = threading.Event()
 
         def producer() -> KafkaProducer:
-            return build_producer(settings, client_id=f"{spec.service}-worker")
+            return worker_producer(settings, client_id=f"{spec.service}-worker")
 
         self.relay = OutboxRelay(engine=spec.engine, tables=spec.tables, producer_factory=producer)
         self.consumer: ConsumerLoop | None = None

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from clearway.broker import free_port, start_broker
+from clearway.database import make_engine, migrate
 from clearway.processes import stop
 from messaging.admin import ensure_topics
 from messaging.settings import KafkaSettings
@@ -47,3 +49,29 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     ensure_topics(running.settings, TOPICS)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def customs_engine(database_url: str) -> Iterator[Engine]:
+    """The customs database, built by its migrations."""
+    migrate("customs", database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def risk_engine(tmp_path: Path, database_url: str) -> Iterator[Engine]:
+    """The risk database (its own, beside customs'), built by its migrations."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'risk.db'}"
+        migrate("risk", url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+        return
+    with postgres_database() as url:
+        migrate("risk", url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()

@@ -1,0 +1,100 @@
+"""The outbox relay: events committed while the broker is down wait and are delivered later."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+from kafka import KafkaConsumer
+from sqlalchemy import func, select
+
+from clearway.broker import free_port, start_broker
+from clearway.processes import stop
+from customs import service
+from customs.db import runtime
+from messaging.admin import ensure_topics
+from messaging.outbox import OutboxRelay
+from messaging.settings import KafkaSettings
+from messaging.worker import worker_producer
+from schemas.topics import CUSTOMS_INBOUND, TOPICS
+from tests.support import sample, wait_for
+
+
+def _outbox_rows(engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(runtime.outbox)).scalar_one())
+
+
+def _read_all(settings: KafkaSettings, topic: str, count: int) -> list:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=f"reader-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        max_poll_interval_ms=2000,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=300,
+    )
+    records: list = []
+    try:
+        wait_for(
+            lambda: (
+                records.extend(r for b in consumer.poll(timeout_ms=100).values() for r in b)
+                or len(records) >= count
+            ),
+            timeout_s=20,
+        )
+    finally:
+        consumer.close()
+    return records
+
+
+def test_events_committed_while_the_broker_is_down_are_delivered_once_one_is_back(
+    customs_engine, tmp_path
+):
+    port = free_port()  # nothing listens here yet
+    settings = KafkaSettings.embedded(f"127.0.0.1:{port}").model_copy(
+        update={"max_block_ms": 500, "request_timeout_ms": 2000}
+    )
+    accepted = service.submit_message(
+        customs_engine, sample("import", "CEB311Message"), correlation_id="corr-down"
+    )
+    assert _outbox_rows(customs_engine) == 6
+
+    relay = OutboxRelay(
+        engine=customs_engine,
+        tables=runtime,
+        producer_factory=lambda: worker_producer(settings),
+        flush_timeout_s=2,
+        max_backoff_s=0.5,
+    )
+    halt = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(halt,), daemon=True)
+    thread.start()
+    broker = None
+    try:
+        wait_for(lambda: relay.failures >= 2, timeout_s=20)
+        assert relay.published == 0
+        assert _outbox_rows(customs_engine) == 6  # nothing lost while the broker is away
+
+        broker = start_broker(port, tmp_path / "late-broker.log")
+        ensure_topics(settings, TOPICS)
+        wait_for(lambda: _outbox_rows(customs_engine) == 0, timeout_s=30)
+    finally:
+        halt.set()
+        thread.join(timeout=10)
+        try:
+            records = _read_all(settings, CUSTOMS_INBOUND.name, 6) if broker else []
+        finally:
+            if broker is not None:
+                stop(broker)
+
+    ids = [json.loads(r.value)["payload"]["document_id"] for r in records]
+    assert sorted(ids) == sorted(d.reference for d in accepted.documents)
+    assert all(r.key == b"order20160321116421002" for r in records)
+    headers = dict(records[0].headers)
+    assert headers["event_type"] == b"customs.document_received.v1"
+    assert headers["correlation_id"] == b"corr-down"
