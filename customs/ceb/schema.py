@@ -10,6 +10,7 @@ from typing import Any, cast
 from lxml import etree
 
 from customs.domain.errors import FieldError, MessageFormatError, UnsupportedMessage
+from customs.domain.personal import shown
 
 CEB_NS = "http://www.chinaport.gov.cn/ceb"
 DXP_NS = "http://www.chinaport.gov.cn/dxp"
@@ -79,10 +80,25 @@ def validate_against_xsd(root: etree._Element) -> str:
             rule=f"xsd:{entry.type_name}",
             line=entry.line,
             message=str(entry.message),
+            value=_value_at(root, str(entry.path)),
         )
         for entry in cast(Iterable[Any], schema.error_log)
     )
     raise MessageFormatError(code="0002", title="Message fails the official XSD", errors=errors)
+
+
+def _value_at(root: etree._Element, path: str) -> str | None:
+    """The text of a leaf element an XSD error points at (personal data masked)."""
+    try:
+        found = root.xpath(path, namespaces=NSMAP)
+    except etree.XPathError:
+        return None
+    if not isinstance(found, list) or len(found) != 1 or not isinstance(found[0], etree._Element):
+        return None
+    element = found[0]
+    if len(element) or element.text is None:
+        return None
+    return shown(etree.QName(element).localname, element.text[:200])
 
 
 def warm_up() -> None:

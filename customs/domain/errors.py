@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,6 @@ class FieldError:
     value: str | None = None
 
 
-@dataclass(frozen=True)
 class MessageFormatError(Exception):
     """The message cannot be accepted at all (answered like a CEB900 receipt).
 
@@ -24,20 +23,20 @@ class MessageFormatError(Exception):
     0999 another format error.
     """
 
-    code: str
-    title: str
-    errors: tuple[FieldError, ...] = field(default_factory=tuple)
+    def __init__(self, *, code: str, title: str, errors: tuple[FieldError, ...] = ()) -> None:
+        self.code = code
+        self.title = title
+        self.errors = errors
+        super().__init__(str(self))
 
     def __str__(self) -> str:
         first = f": {self.errors[0].path}: {self.errors[0].message}" if self.errors else ""
         return f"{self.code} {self.title}{first}"
 
 
-@dataclass(frozen=True)
 class MessageTooLarge(MessageFormatError):
     """The body is over the size cap; nothing of it was parsed."""
 
 
-@dataclass(frozen=True)
 class UnsupportedMessage(MessageFormatError):
     """A well-formed CEB message of a type this platform does not accept (yet)."""
