@@ -165,6 +165,7 @@ def up(args: argparse.Namespace) -> int:
             "data_dir": str(data_dir),
             "url": f"http://{args.host}:{args.port}",
             "bootstrap_servers": kafka.bootstrap_servers,
+            "broker_pid": broker.pid if broker is not None else None,
             "processes": [
                 {
                     "name": c.name,

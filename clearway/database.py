@@ -51,6 +51,9 @@ def migrate(package: str, url: str) -> None:
     command.upgrade(config, "head")
 
 
+_SCALE = Decimal("0.00001")
+
+
 class Money(TypeDecorator[Decimal]):
     """Exact decimal(19,5): NUMERIC on PostgreSQL, canonical text on SQLite (no decimal there)."""
 
@@ -67,7 +70,12 @@ class Money(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"money must be Decimal, not {type(value).__name__}")
-        return str(value) if dialect.name == "sqlite" else value
+        exact = value.quantize(_SCALE)  # the same text from SQLite as NUMERIC gives on PostgreSQL
+        if exact != value:
+            raise ValueError(f"{value} has more than 5 decimal places")
+        if len(exact.as_tuple().digits) > 19:
+            raise ValueError(f"{value} has more than 19 digits (decimal(19,5))")
+        return str(exact) if dialect.name == "sqlite" else exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:

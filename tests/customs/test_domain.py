@@ -1,0 +1,62 @@
+"""Pure customs rules, as tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from customs.domain.orders import decide_order
+from customs.domain.personal import mask, shown
+from customs.domain.receipts import allowed_on_order_receipt
+from customs.service import return_time
+
+
+@pytest.mark.parametrize(
+    ("app_type", "order_exists", "status", "register", "unregister"),
+    [
+        ("1", False, 120, True, False),
+        ("1", True, -301010, False, False),
+        ("2", True, 120, True, False),
+        ("2", False, -301009, False, False),
+        ("3", True, 120, False, True),
+        ("3", False, -301009, False, False),
+    ],
+)
+def test_an_order_decision_follows_app_type_and_what_is_declared(
+    app_type, order_exists, status, register, unregister
+):
+    decision = decide_order(app_type=app_type, order_exists=order_exists)
+    assert decision.return_status == status
+    assert (decision.register, decision.unregister) == (register, unregister)
+    assert str(status) in decision.return_info or status == 120
+
+
+@pytest.mark.parametrize(
+    ("code", "allowed"),
+    [(2, True), (120, True), (399, True), (-301010, True), (800, False), (300, False)],
+)
+def test_an_order_receipt_carries_only_the_codes_the_xsd_lists(code, allowed):
+    assert allowed_on_order_receipt(code) is allowed
+
+
+def test_return_time_is_china_time_with_milliseconds():
+    assert return_time(datetime(2026, 1, 31, 16, 0, 1, 234_567, tzinfo=UTC)) == "20260201000001234"
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("130681136250023332", "130***********3332"),
+        ("焦洪宇", "焦*宇"),
+        ("aa", "**"),
+        ("13522652231", "135****2231"),
+    ],
+)
+def test_personal_values_are_masked(value, masked):
+    assert mask(value) == masked
+
+
+def test_only_personal_fields_are_masked():
+    assert shown("buyerIdNumber", "130681136250023332") != "130681136250023332"
+    assert shown("orderNo", "order20160321116421002") == "order20160321116421002"
