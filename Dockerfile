@@ -10,8 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Only what the package needs: no .venv, data or caches from the build context.
-# README.m[d] is a glob so the build still works while the README is absent.
-COPY pyproject.toml README.m[d] ./
+COPY pyproject.toml README.md ./
 COPY clearway ./clearway
 COPY messaging ./messaging
 COPY schemas ./schemas
@@ -19,8 +18,6 @@ COPY customs ./customs
 COPY risk ./risk
 COPY gateway ./gateway
 
-# The processes run from /app (uvicorn and `python -m` put the working directory first on
-# sys.path), so files the wheel does not ship, such as gateway/templates, are still found.
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin clearway
 

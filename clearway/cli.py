@@ -194,9 +194,7 @@ def up(args: argparse.Namespace) -> int:
     finally:
         if children:
             _say("stopping...")
-        for child in reversed(children):
-            if child.process is not None:
-                stop(child.process)
+        stop(*(c.process for c in children if c.process is not None))
         if broker is not None:
             stop(broker)
         (data_dir / STATE_FILE).unlink(missing_ok=True)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 _PR_SET_PDEATHSIG = 1
 
@@ -19,13 +20,15 @@ def child_preexec() -> None:
     os.setpgrp()  # Ctrl-C in the terminal reaches only `clearway`, which stops children in order
 
 
-def stop(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after `timeout_s`, and reap the process."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def stop(*processes: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """SIGTERM to all at once, SIGKILL to those still running after `timeout_s`; reap them."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + timeout_s
+    for process in running:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

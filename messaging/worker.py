@@ -155,6 +155,7 @@ def run_forever(spec: WorkerSpec) -> int:
         level=logging.INFO,
         format=f"%(asctime)s {spec.service}-worker %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     worker = Worker(spec, KafkaSettings())
 
     def request_stop(signum: int, _frame: object) -> None:
