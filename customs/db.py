@@ -31,24 +31,34 @@ class Submission(CustomsTable, table=True):
 
 
 class Document(CustomsTable, table=True):
-    """One business document (an order...) of a submission, with its current return status."""
+    """One business document (an order, a waybill...) of a submission, with its return status."""
 
     __tablename__ = "document"
 
     id: str = Field(primary_key=True, max_length=36)
     submission_id: str = Field(foreign_key="submission.id", index=True, max_length=36)
     seq: int
-    message_type: str = Field(max_length=20)
+    message_type: str = Field(max_length=20, index=True)
     business_key: str = Field(max_length=60, index=True)
-    ebp_code: str = Field(max_length=18)
-    ebc_code: str = Field(max_length=18)
+    declared_key: str = Field(max_length=200)
     guid: str = Field(max_length=36)
     app_type: str = Field(max_length=1)
+    pre_no: str | None = Field(default=None, max_length=18)
     head: str = Field(sa_column=Column(Text, nullable=False))
     lines: str = Field(sa_column=Column(Text, nullable=False))
     return_status: int
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DocumentParty(CustomsTable, table=True):
+    """An enterprise a document names (ebpCode, payCode, logisticsCode...): whose it is."""
+
+    __tablename__ = "document_party"
+
+    document_id: str = Field(foreign_key="document.id", primary_key=True, max_length=36)
+    role: str = Field(primary_key=True, max_length=20)
+    code: str = Field(max_length=18, index=True)
 
 
 class Receipt(CustomsTable, table=True):
@@ -64,15 +74,15 @@ class Receipt(CustomsTable, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class AcceptedOrder(CustomsTable, table=True):
-    """Order numbers accepted per platform: an order number is declared once (-301010)."""
+class DeclaredKey(CustomsTable, table=True):
+    """The documents in force, one per kind and key: a second new one is a duplicate."""
 
-    __tablename__ = "accepted_order"
-    __table_args__ = (UniqueConstraint("ebp_code", "order_no"),)
+    __tablename__ = "declared_key"
+    __table_args__ = (UniqueConstraint("message_type", "declared_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    ebp_code: str = Field(max_length=18)
-    order_no: str = Field(max_length=60)
+    message_type: str = Field(max_length=20)
+    declared_key: str = Field(max_length=200)
     document_id: str = Field(foreign_key="document.id", max_length=36)
 
 

@@ -6,19 +6,19 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from customs.ceb.documents import KINDS, extract, kind_of
+from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.parsing import parse_untrusted
-from customs.ceb.receipts import render_receipts
+from customs.ceb.receipts import receipt_keys, render_receipt
 from customs.ceb.schema import validate_against_xsd
-from customs.db import AcceptedOrder, Document, Receipt, Submission, runtime
-from customs.domain.orders import decide_order
+from customs.db import DeclaredKey, Document, DocumentParty, Receipt, Submission, runtime
+from customs.domain.declarations import decide
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
 from messaging.consumer import HandlerContext
 from messaging.outbox import stage
@@ -27,12 +27,36 @@ from schemas.events import DocumentAcceptedV1, DocumentReceivedV1, DocumentRejec
 
 PRODUCER = "customs"
 _CHINA = timezone(timedelta(hours=8))
+# Fields naming the enterprises a document belongs to (used for access and routing).
+PARTY_FIELDS = (
+    "ebpCode",
+    "ebcCode",
+    "payCode",
+    "logisticsCode",
+    "agentCode",
+    "operatorCode",
+    "assureCode",
+    "ownerCode",
+    "declAgentCode",
+)
+# The document's amount of goods, by kind, where it has one.
+_VALUE_FIELDS = ("goodsValue", "amountPaid", "totalPrice")
+
+
+def china_time(at: datetime) -> datetime:
+    """A UTC instant as customs' local time (China, UTC+8, no daylight saving)."""
+    return at.astimezone(_CHINA)
 
 
 def return_time(at: datetime) -> str:
     """`returnTime` as customs writes it: China time, YYYYMMDDhhmmssSSS."""
-    local = at.astimezone(_CHINA)
+    local = china_time(at)
     return local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
+
+
+def pre_entry_number(at: datetime, document_id: str) -> str:
+    """A pre-entry number (`preNo`): B + YYYYMMDD + 9 digits, unique with the document id."""
+    return "B" + china_time(at).strftime("%Y%m%d") + f"{uuid.UUID(document_id).int % 10**9:09d}"
 
 
 class NotFound(LookupError):
@@ -61,26 +85,32 @@ def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> Submi
     """Check a CEB message's format, store it and its documents, and queue them for customs."""
     root = parse_untrusted(body)
     message_type = validate_against_xsd(root)
-    message = extract(root, kind_of(message_type, root))
+    kind = kind_of(message_type, root)
+    message = extract(root, kind)
+    carries_pre_no = "preNo" in receipt_keys(kind)
     now = utc_now()
     submission_id = str(uuid.uuid4())
     declared = RETURN_INFO[ReturnStatus.DECLARING]
     documents: list[dict[str, Any]] = []
+    parties: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
     events: list[Envelope[Any]] = []
     for doc in message.documents:
         document_id = str(uuid.uuid4())
+        business_key = doc.partition_key(kind)[:60]
         documents.append(
             {
                 "id": document_id,
                 "submission_id": submission_id,
                 "seq": doc.index,
                 "message_type": message_type,
-                "business_key": doc.business_key,
-                "ebp_code": doc.head.get("ebpCode", ""),
-                "ebc_code": doc.head.get("ebcCode", ""),
+                "business_key": business_key,
+                "declared_key": doc.key(kind),
                 "guid": doc.head.get("guid", ""),
                 "app_type": doc.head.get("appType", "1"),
+                "pre_no": (doc.head.get("preNo") or pre_entry_number(now, document_id))
+                if carries_pre_no
+                else None,
                 "head": json.dumps(doc.head, ensure_ascii=False),
                 "lines": json.dumps(doc.lines, ensure_ascii=False),
                 "return_status": ReturnStatus.DECLARING,
@@ -88,6 +118,12 @@ def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> Submi
                 "updated_at": now,
             }
         )
+        parties.extend(
+            {"document_id": document_id, "role": role, "code": doc.head[role]}
+            for role in PARTY_FIELDS
+            if doc.head.get(role)
+        )
+        parties.append({"document_id": document_id, "role": "copCode", "code": message.sender_code})
         receipts.append(
             {
                 "document_id": document_id,
@@ -102,12 +138,12 @@ def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> Submi
                 producer=PRODUCER,
                 correlation_id=correlation_id,
                 causation_id=correlation_id,
-                key=doc.business_key,
+                key=business_key,
                 payload=DocumentReceivedV1(
                     document_id=uuid.UUID(document_id),
                     submission_id=uuid.UUID(submission_id),
                     message_type=message_type,
-                    business_key=doc.business_key,
+                    business_key=business_key,
                     sender_code=message.sender_code,
                 ),
             )
@@ -126,6 +162,7 @@ def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> Submi
     with engine.begin() as conn:
         conn.execute(insert(Submission), [submission])
         conn.execute(insert(Document), documents)
+        conn.execute(insert(DocumentParty), parties)
         conn.execute(insert(Receipt), receipts)
         stage(conn, runtime, events)
     return SubmissionAccepted(
@@ -137,35 +174,52 @@ def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> Submi
     )
 
 
+def _goods_value(head: dict[str, str]) -> Decimal | None:
+    for name in _VALUE_FIELDS:
+        if name in head:
+            try:
+                return Decimal(head[name])
+            except InvalidOperation:
+                return None
+    return None
+
+
 def process_received(ctx: HandlerContext, event: DocumentReceivedV1) -> None:
-    """Decide on a received order inside the consumer's transaction and issue its receipt."""
+    """Decide on a received document inside the consumer's transaction and issue its receipt."""
     session = ctx.session
     document = session.get(Document, str(event.document_id))
     if document is None:
         raise NotFound(f"document {event.document_id} is not in the customs database")
     if document.return_status != ReturnStatus.DECLARING:
-        return  # already decided (a replay from before the inbox existed cannot double-decide)
+        return  # decided already: a redelivered event changes nothing
+    kind = KINDS[document.message_type]
     existing = session.execute(
-        select(AcceptedOrder).where(
-            col(AcceptedOrder.ebp_code) == document.ebp_code,
-            col(AcceptedOrder.order_no) == document.business_key,
+        select(DeclaredKey).where(
+            col(DeclaredKey.message_type) == document.message_type,
+            col(DeclaredKey.declared_key) == document.declared_key,
         )
     ).scalar_one_or_none()
-    decision = decide_order(app_type=document.app_type, order_exists=existing is not None)
+    decision = decide(
+        message_type=document.message_type,
+        label=kind.label,
+        app_type=document.app_type,
+        declared=existing is not None,
+        duplicate_code=kind.duplicate_code,
+    )
     now = utc_now()
     if decision.register:
         if existing is None:
             session.add(
-                AcceptedOrder(
-                    ebp_code=document.ebp_code,
-                    order_no=document.business_key,
+                DeclaredKey(
+                    message_type=document.message_type,
+                    declared_key=document.declared_key,
                     document_id=document.id,
                 )
             )
         else:
             existing.document_id = document.id
     if decision.unregister and existing is not None:
-        session.execute(delete(AcceptedOrder).where(col(AcceptedOrder.id) == existing.id))
+        session.execute(delete(DeclaredKey).where(col(DeclaredKey.id) == existing.id))
     document.return_status = decision.return_status
     document.updated_at = now
     session.add(
@@ -185,10 +239,10 @@ def process_received(ctx: HandlerContext, event: DocumentReceivedV1) -> None:
                 document_id=event.document_id,
                 message_type=document.message_type,
                 business_key=document.business_key,
-                ebp_code=document.ebp_code,
-                ebc_code=document.ebc_code,
-                goods_value=Decimal(head["goodsValue"]),
-                currency=head["currency"],
+                declared_key=document.declared_key,
+                parties={role: head[role] for role in PARTY_FIELDS if head.get(role)},
+                goods_value=_goods_value(head),
+                currency=head.get("currency"),
                 line_count=len(json.loads(document.lines)),
             ),
             key=document.business_key,
@@ -221,21 +275,22 @@ class ReceiptView:
 
     def as_xml(self) -> bytes:
         """The latest receipt as the official receipt message (e.g. CEB312Message)."""
-        kind = KINDS[self.message_type]
-        guid = self.reference.upper()
-        return render_receipts(
-            kind,
-            guid,
-            [
-                {
-                    "guid": guid,
-                    **self.keys,
-                    "returnStatus": str(self.return_status),
-                    "returnTime": self.return_time,
-                    "returnInfo": self.return_info,
-                }
-            ],
+        return render_receipt(
+            KINDS[self.message_type],
+            guid=self.reference.upper(),
+            values=self.keys,
+            return_status=self.return_status,
+            return_time=self.return_time,
+            return_info=self.return_info,
         )
+
+
+def _receipt_values(kind: DocumentKind, document: Document) -> dict[str, str]:
+    head: dict[str, str] = json.loads(document.head)
+    values = {name: head[name] for name in receipt_keys(kind) if name in head}
+    if document.pre_no:
+        values["preNo"] = document.pre_no
+    return values
 
 
 def receipt_view(engine: Engine, reference: str) -> ReceiptView:
@@ -254,13 +309,12 @@ def receipt_view(engine: Engine, reference: str) -> ReceiptView:
             .all()
         )
     kind = KINDS[document.message_type]
-    head = json.loads(document.head)
     latest = rows[-1]
     return ReceiptView(
         reference=reference,
         message_type=document.message_type,
         receipt_message=kind.receipt_message,
-        keys={name: head.get(name, "") for name in kind.receipt_keys},
+        keys=_receipt_values(kind, document),
         return_status=latest.return_status,
         return_time=latest.return_time,
         return_info=latest.return_info,

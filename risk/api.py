@@ -30,7 +30,7 @@ async def get_observation(document_id: str, request: Request) -> dict[str, Any]:
         "messageType": found.message_type,
         "businessKey": found.business_key,
         "ebpCode": found.ebp_code,
-        "goodsValue": str(found.goods_value),
+        "goodsValue": None if found.goods_value is None else str(found.goods_value),
         "currency": found.currency,
         "lineCount": found.line_count,
         "observedAt": found.observed_at.isoformat(),

@@ -39,12 +39,16 @@ class DocumentAcceptedV1(_Event):
     type: Literal["customs.document_accepted.v1"] = "customs.document_accepted.v1"
     document_id: uuid.UUID
     message_type: MessageType
-    business_key: str = Field(min_length=1, max_length=60)
-    ebp_code: str = Field(min_length=1, max_length=18)
-    ebc_code: str = Field(min_length=1, max_length=18)
-    goods_value: Decimal = Field(max_digits=19, decimal_places=5, description="CNY")
-    currency: str = Field(pattern=r"^\d{3}$")
-    line_count: int = Field(ge=1, le=99)
+    business_key: str = Field(min_length=1, max_length=60, description="The partition key")
+    declared_key: str = Field(min_length=1, max_length=200, description="e.g. ebpCode/orderNo")
+    parties: dict[str, str] = Field(
+        default_factory=dict, description="Enterprise codes by role: ebpCode, payCode..."
+    )
+    goods_value: Decimal | None = Field(
+        default=None, max_digits=19, decimal_places=5, description="CNY, where the kind has one"
+    )
+    currency: str | None = Field(default=None, pattern=r"^\d{3}$")
+    line_count: int = Field(ge=0, le=99)
     return_status: Literal[120] = 120
 
 

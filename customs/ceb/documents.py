@@ -12,30 +12,93 @@ from customs.domain.errors import FieldError, UnsupportedMessage
 
 @dataclass(frozen=True, slots=True)
 class DocumentKind:
-    """How one kind of business document sits in its message and is answered by a receipt."""
+    """How one kind of business document sits in its message and is answered by a receipt.
+
+    `body` is the repeating element of the message; `head` the element holding the document's
+    fields inside it (None when the body itself holds them); `lines` the repeating line element.
+    `key_fields` identify a declared document (a second appType=1 with the same key is a
+    duplicate, answered with `duplicate_code`); `partition_field` keys its events on Kafka, so
+    that the documents of one declaration are handled in order by one consumer.
+    """
 
     message_type: str
-    body_element: str
-    head_element: str
-    key_field: str
-    receipt_message: str
+    direction: str  # "import" | "export"
+    body: str
+    head: str | None
+    lines: str | None
+    key_fields: tuple[str, ...]
+    partition_field: str
     receipt_element: str
-    receipt_keys: tuple[str, ...]
-    line_element: str | None = None
+    duplicate_code: int
+    label: str
+
+    @property
+    def receipt_message(self) -> str:
+        """The receipt message answering this kind: CEB311Message -> CEB312Message."""
+        return f"CEB{int(self.message_type[3:6]) + 1}Message"
 
 
-ORDER = DocumentKind(
-    message_type="CEB311Message",
-    body_element="Order",
-    head_element="OrderHead",
-    line_element="OrderList",
-    key_field="orderNo",
-    receipt_message="CEB312Message",
-    receipt_element="OrderReturn",
-    receipt_keys=("ebpCode", "ebcCode", "orderNo"),
-)
-
-KINDS: dict[str, DocumentKind] = {kind.message_type: kind for kind in (ORDER,)}
+# Duplicate codes from the spec (dossier §1.7); 100 (退单) where the spec lists no specific code.
+_DUPLICATE = 100
+K = DocumentKind
+# fmt: off
+KINDS: dict[str, DocumentKind] = {
+    kind.message_type: kind
+    for kind in (
+        # import
+        K("CEB311Message", "import", "Order", "OrderHead", "OrderList",
+          ("ebpCode", "orderNo"), "orderNo", "OrderReturn", -301010, "order"),
+        K("CEB411Message", "import", "Payment", "PaymentHead", None,
+          ("payCode", "payTransactionId"), "orderNo", "PaymentReturn", -401007, "payment"),
+        K("CEB511Message", "import", "Logistics", "LogisticsHead", None,
+          ("logisticsCode", "logisticsNo"), "orderNo", "LogisticsReturn", -504012, "waybill"),
+        K("CEB513Message", "import", "LogisticsStatus", None, None,
+          ("logisticsCode", "logisticsNo", "logisticsStatus"), "logisticsNo",
+          "LogisticsStatusReturn", -505012, "waybill status"),
+        K("CEB621Message", "import", "Inventory", "InventoryHead", "InventoryList",
+          ("ebpCode", "orderNo"), "orderNo", "InventoryReturn", -621004, "inventory"),
+        K("CEB623Message", "import", "InvtCancel", None, None,
+          ("agentCode", "invtNo"), "orderNo", "InvtCancelReturn", _DUPLICATE, "cancellation"),
+        K("CEB625Message", "import", "InvtRefund", "InvtRefundHead", "InvtRefundList",
+          ("agentCode", "invtNo"), "orderNo", "InvtRefundReturn", _DUPLICATE, "return"),
+        K("CEB711Message", "import", "Delivery", "DeliveryHead", "DeliveryList",
+          ("operatorCode", "billNo"), "billNo", "DeliveryReturn", _DUPLICATE,
+          "warehouse entry"),
+        # export
+        K("CEB303Message", "export", "Order", "OrderHead", "OrderList",
+          ("ebpCode", "orderNo"), "orderNo", "OrderReturn", _DUPLICATE, "export order"),
+        K("CEB403Message", "export", "Receipts", None, None,
+          ("ebcCode", "orderNo"), "orderNo", "ReceiptsReturn", _DUPLICATE,
+          "receipt of payment"),
+        K("CEB505Message", "export", "Logistics", None, None,
+          ("logisticsCode", "logisticsNo"), "logisticsNo", "LogisticsReturn", _DUPLICATE,
+          "export waybill"),
+        K("CEB507Message", "export", "Arrival", "ArrivalHead", "ArrivalList",
+          ("operatorCode", "copNo", "msgSeqNo"), "copNo", "ArrivalReturn", _DUPLICATE,
+          "arrival"),
+        K("CEB509Message", "export", "Departure", "DepartureHead", "DepartureList",
+          ("logisticsCode", "copNo", "msgSeqNo"), "copNo", "DepartureReturn", _DUPLICATE,
+          "departure"),
+        K("CEB603Message", "export", "Inventory", "InventoryHead", "InventoryList",
+          ("agentCode", "copNo"), "orderNo", "InventoryReturn", _DUPLICATE,
+          "export inventory"),
+        K("CEB605Message", "export", "InvtCancel", None, None,
+          ("agentCode", "copNo"), "invtNo", "InvtCancelReturn", _DUPLICATE,
+          "export cancellation"),
+        K("CEB607Message", "export", "WayBill", "WayBillHead", "WayBillList",
+          ("agentCode", "copNo", "msgSeqNo"), "billNo", "WayBillReturn", _DUPLICATE,
+          "master/house bill link"),
+        K("CEB213Message", "export", "InvtRefund", "InvtRefundHead", "InvtRefundList",
+          ("agentCode", "coElNo"), "invtNo", "RefundReturn", _DUPLICATE, "export return"),
+        K("CEB215Message", "export", "InvtRefundDetail", None, None,
+          ("operatorCode", "coElNo"), "logisticsNo", "InvtRefundDetailReturn", _DUPLICATE,
+          "returned goods tally"),
+        K("CEB701Message", "export", "SummaryApply", "SummaryApplyHead", "SummaryApplyList",
+          ("agentCode", "copNo", "msgSeqNo"), "copNo", "SummaryReturn", _DUPLICATE,
+          "summary declaration"),
+    )
+}
+# fmt: on
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +106,17 @@ class ExtractedDocument:
     """One business document of a message, as the sender declared it (XSD-valid already)."""
 
     index: int
-    business_key: str
     head: dict[str, str]
     lines: tuple[dict[str, str], ...]
+    element: etree._Element
+
+    def key(self, kind: DocumentKind) -> str:
+        """The declared-document key, e.g. `1105910159/order2016...` (fields joined by /)."""
+        return "/".join(self.head.get(name, "") for name in kind.key_fields)
+
+    def partition_key(self, kind: DocumentKind) -> str:
+        """The value its events are keyed by on Kafka (orderNo for the import set)."""
+        return self.head.get(kind.partition_field) or self.key(kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +131,7 @@ class ExtractedMessage:
 
 
 def kind_of(message_type: str, root: etree._Element) -> DocumentKind:
-    """The document kind for an XSD-valid message, or a clear refusal if not accepted yet."""
+    """The document kind for an XSD-valid message, or a clear refusal for receipts and the rest."""
     kind = KINDS.get(message_type)
     if kind is None:
         raise UnsupportedMessage(
@@ -71,8 +142,8 @@ def kind_of(message_type: str, root: etree._Element) -> DocumentKind:
                     path=f"/ceb:{message_type}",
                     rule="accepted-message-types",
                     line=source_line(root),
-                    message=f"{message_type} is valid CEB but this platform accepts only "
-                    + ", ".join(sorted(KINDS)),
+                    message=f"{message_type} is valid CEB but is not sent to customs by "
+                    "enterprises; accepted: " + ", ".join(sorted(KINDS)),
                     value=message_type,
                 ),
             ),
@@ -81,13 +152,17 @@ def kind_of(message_type: str, root: etree._Element) -> DocumentKind:
 
 
 def _fields(element: etree._Element | None) -> dict[str, str]:
-    """Child elements as name -> text (whitespace kept as sent; absent optional fields omitted)."""
+    """Leaf child elements as name -> text as sent (absent optional fields are omitted).
+
+    The parser drops comments and processing instructions first, so the text read here is
+    exactly what the canonical form (and a signature over it) covers.
+    """
     if element is None:  # the XSD makes every element read here mandatory
         raise ValueError("extract() needs an XSD-valid message")
     return {
         etree.QName(child).localname: child.text or ""
         for child in element
-        if isinstance(child.tag, str)
+        if isinstance(child.tag, str) and len(child) == 0
     }
 
 
@@ -96,15 +171,13 @@ def extract(root: etree._Element, kind: DocumentKind) -> ExtractedMessage:
     ns = {"ceb": CEB_NS}
     transfer = _fields(root.find("ceb:BaseTransfer", ns))
     documents = []
-    for index, body in enumerate(root.iterfind(f"ceb:{kind.body_element}", ns)):
-        head = _fields(body.find(f"ceb:{kind.head_element}", ns))
+    for index, body in enumerate(root.iterfind(f"ceb:{kind.body}", ns)):
+        head_element = body if kind.head is None else body.find(f"ceb:{kind.head}", ns)
         lines: tuple[dict[str, str], ...] = ()
-        if kind.line_element is not None:
-            lines = tuple(_fields(line) for line in body.iterfind(f"ceb:{kind.line_element}", ns))
+        if kind.lines is not None:
+            lines = tuple(_fields(line) for line in body.iterfind(f"ceb:{kind.lines}", ns))
         documents.append(
-            ExtractedDocument(
-                index=index, business_key=head[kind.key_field], head=head, lines=lines
-            )
+            ExtractedDocument(index=index, head=_fields(head_element), lines=lines, element=body)
         )
     return ExtractedMessage(
         kind=kind,

@@ -21,7 +21,9 @@ def _parser() -> etree.XMLParser:
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        remove_comments=False,
+        # C14N without comments ignores them too: what is read is exactly what is signed
+        remove_comments=True,
+        remove_pis=True,
         collect_ids=False,
     )
 

@@ -21,7 +21,7 @@ _XSD_FILES = {"import": "import.xsd", "export": "export.xsd", "terminal": "termi
 
 
 @cache
-def _schema(name: str) -> etree.XMLSchema:
+def schema_for(name: str) -> etree.XMLSchema:
     # The official XSDs are trusted files shipped with the package (xmldsig-core needs its DTD).
     path = resources.files("customs.ceb") / "xsd" / _XSD_FILES[name]
     with resources.as_file(path) as file:
@@ -71,7 +71,7 @@ def message_type_of(root: etree._Element) -> str:
 def validate_against_xsd(root: etree._Element) -> str:
     """Validate against the official XSD declaring the root; returns the message type."""
     message_type = message_type_of(root)
-    schema = _schema(_global_messages()[message_type])
+    schema = schema_for(_global_messages()[message_type])
     if schema.validate(root):
         return message_type
     errors = tuple(
@@ -104,5 +104,5 @@ def _value_at(root: etree._Element, path: str) -> str | None:
 def warm_up() -> None:
     """Load the schemas now rather than on the first request."""
     for name in _XSD_FILES:
-        _schema(name)
+        schema_for(name)
     _global_messages()

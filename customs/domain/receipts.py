@@ -11,15 +11,10 @@ class ReturnStatus(IntEnum):
     DECLARING = 2  # 电子口岸申报中: received, format valid
     REJECTED = 100  # 海关退单
     ACCEPTED = 120  # 海关入库
-    ORDER_EXISTS = -301010  # 订单已存在
 
 
 RETURN_INFO: dict[int, str] = {
     ReturnStatus.DECLARING: "新增申报成功 / declared",
-    ReturnStatus.ACCEPTED: "海关入库成功 / accepted into the customs database",
-    ReturnStatus.ORDER_EXISTS: (
-        "订单编号已存在 / an order with the same orderNo already exists (-301010)"
-    ),
 }
 
 # The codes a CEB312/412/512 receipt may carry (S1): {2, 3, 4, 100, 120, 399, <0}.

@@ -6,30 +6,41 @@ from datetime import UTC, datetime
 
 import pytest
 
-from customs.domain.orders import decide_order
+from customs.domain.declarations import decide
 from customs.domain.personal import mask, shown
 from customs.domain.receipts import allowed_on_order_receipt
 from customs.service import return_time
 
 
 @pytest.mark.parametrize(
-    ("app_type", "order_exists", "status", "register", "unregister"),
+    ("message_type", "app_type", "declared", "status", "register", "unregister"),
     [
-        ("1", False, 120, True, False),
-        ("1", True, -301010, False, False),
-        ("2", True, 120, True, False),
-        ("2", False, -301009, False, False),
-        ("3", True, 120, False, True),
-        ("3", False, -301009, False, False),
+        ("CEB311Message", "1", False, 120, True, False),
+        ("CEB311Message", "1", True, -301010, False, False),
+        ("CEB311Message", "2", True, 120, True, False),
+        ("CEB311Message", "2", False, -301009, False, False),
+        ("CEB311Message", "3", True, 120, False, True),
+        ("CEB311Message", "3", False, -301009, False, False),
+        ("CEB411Message", "1", True, -401007, False, False),
+        ("CEB411Message", "2", False, -401001, False, False),
+        ("CEB511Message", "1", True, -504012, False, False),
+        ("CEB511Message", "3", False, 100, False, False),
     ],
 )
-def test_an_order_decision_follows_app_type_and_what_is_declared(
-    app_type, order_exists, status, register, unregister
+def test_a_decision_follows_app_type_and_what_is_declared(
+    message_type, app_type, declared, status, register, unregister
 ):
-    decision = decide_order(app_type=app_type, order_exists=order_exists)
+    duplicate = {"CEB311Message": -301010, "CEB411Message": -401007, "CEB511Message": -504012}
+    decision = decide(
+        message_type=message_type,
+        label="document",
+        app_type=app_type,
+        declared=declared,
+        duplicate_code=duplicate[message_type],
+    )
     assert decision.return_status == status
     assert (decision.register, decision.unregister) == (register, unregister)
-    assert str(status) in decision.return_info or status == 120
+    assert status == 120 or str(status) in decision.return_info
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
 from customs.ceb.parsing import MAX_BODY_BYTES
-from customs.ceb.schema import CEB_NS, _schema
+from customs.ceb.schema import CEB_NS, DS_NS, schema_for
 from customs.db import Document, Receipt, runtime
 from tests.support import sample
 
@@ -50,7 +51,7 @@ def test_a_receipt_is_served_as_json_and_as_official_ceb312_xml(customs_api):
     as_xml = customs_api.get(f"/v1/receipts/{reference}", headers={"Accept": "application/xml"})
     assert as_xml.headers["content-type"].startswith("application/xml")
     root = etree.fromstring(as_xml.content)
-    assert _schema("import").validate(root), _schema("import").error_log
+    assert schema_for("import").validate(root), schema_for("import").error_log
     ns = {"ceb": CEB_NS}
     assert root.findtext("ceb:OrderReturn/ceb:returnStatus", namespaces=ns) == "2"
     assert root.findtext("ceb:OrderReturn/ceb:orderNo", namespaces=ns) == "order20160321116421002"
@@ -159,13 +160,13 @@ def test_a_foreign_root_element_is_refused(customs_api):
     assert problem["errors"][0]["rule"] == "root-element"
 
 
-def test_a_valid_message_of_a_type_not_accepted_yet_is_refused_by_name(customs_api):
+def test_a_receipt_message_is_refused_since_only_customs_sends_receipts(customs_api):
     problem = _problem(
-        customs_api.post("/v1/messages", content=sample("import", "CEB411Message"), headers=XML),
+        customs_api.post("/v1/messages", content=sample("import", "CEB312Message"), headers=XML),
         422,
     )
     assert problem["errors"][0]["rule"] == "accepted-message-types"
-    assert problem["errors"][0]["value"] == "CEB411Message"
+    assert problem["errors"][0]["value"] == "CEB312Message"
 
 
 def test_an_official_export_sample_that_breaks_the_xsd_is_refused_with_the_reason(customs_api):
@@ -187,3 +188,39 @@ def test_the_correlation_id_of_the_caller_is_kept(customs_api):
     answer = customs_api.get("/v1/receipts/x", headers={"X-Correlation-ID": "trace-42"})
     assert answer.headers["x-correlation-id"] == "trace-42"
     assert answer.json()["correlation_id"] == "trace-42"
+
+
+DATA_SAMPLES = [
+    ("import", name)
+    for name in (
+        "CEB311Message",
+        "CEB411Message",
+        "CEB511Message",
+        "CEB513Message",
+        "CEB621Message",
+        "CEB623Message",
+        "CEB625Message",
+        "CEB711Message",
+    )
+] + [("export", name) for name in ("CEB213Message", "CEB215Message", "CEB701Message")]
+
+
+@pytest.mark.parametrize(("direction", "name"), DATA_SAMPLES, ids=[n for _, n in DATA_SAMPLES])
+def test_every_valid_official_data_sample_gets_a_receipt_per_document_valid_against_the_xsd(
+    customs_api, direction, name
+):
+    body = sample(direction, name)
+    answer = customs_api.post("/v1/messages", content=body, headers=XML)
+    assert answer.status_code == 202, answer.text
+    documents = answer.json()["documents"]
+    expected = len(etree.fromstring(body)) - len(
+        etree.fromstring(body).xpath(
+            "ceb:BaseTransfer|ceb:BaseSubscribe|ceb:ExtendMessage|ds:*",
+            namespaces={"ceb": CEB_NS, "ds": DS_NS},
+        )
+    )
+    assert len(documents) == expected
+    receipt = customs_api.get(f"/v1/receipts/{documents[0]['reference']}?format=xml")
+    root = etree.fromstring(receipt.content)
+    assert etree.QName(root).localname == f"CEB{int(name[3:6]) + 1}Message"
+    assert schema_for(direction).validate(root), schema_for(direction).error_log

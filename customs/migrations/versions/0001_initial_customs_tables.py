@@ -69,10 +69,10 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("message_type", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("business_key", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-        sa.Column("ebp_code", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
-        sa.Column("ebc_code", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+        sa.Column("declared_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("guid", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("app_type", sqlmodel.sql.sqltypes.AutoString(length=1), nullable=False),
+        sa.Column("pre_no", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=True),
         sa.Column("head", sa.Text(), nullable=False),
         sa.Column("lines", sa.Text(), nullable=False),
         sa.Column("return_status", sa.Integer(), nullable=False),
@@ -89,22 +89,39 @@ def upgrade() -> None:
             batch_op.f("ix_document_business_key"), ["business_key"], unique=False
         )
         batch_op.create_index(
+            batch_op.f("ix_document_message_type"), ["message_type"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_document_submission_id"), ["submission_id"], unique=False
         )
 
     op.create_table(
-        "accepted_order",
+        "declared_key",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("ebp_code", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
-        sa.Column("order_no", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+        sa.Column("message_type", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("declared_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"],
             ["document.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("ebp_code", "order_no"),
+        sa.UniqueConstraint("message_type", "declared_key"),
     )
+    op.create_table(
+        "document_party",
+        sa.Column("document_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["document.id"],
+        ),
+        sa.PrimaryKeyConstraint("document_id", "role"),
+    )
+    with op.batch_alter_table("document_party", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_document_party_code"), ["code"], unique=False)
+
     op.create_table(
         "receipt",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -131,9 +148,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_receipt_document_id"))
 
     op.drop_table("receipt")
-    op.drop_table("accepted_order")
+    with op.batch_alter_table("document_party", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_document_party_code"))
+
+    op.drop_table("document_party")
+    op.drop_table("declared_key")
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_document_submission_id"))
+        batch_op.drop_index(batch_op.f("ix_document_message_type"))
         batch_op.drop_index(batch_op.f("ix_document_business_key"))
 
     op.drop_table("document")
