@@ -8,7 +8,6 @@ import pytest
 
 from customs.domain.declarations import decide
 from customs.domain.personal import mask, shown
-from customs.domain.receipts import allowed_on_order_receipt
 from customs.service import return_time
 
 
@@ -41,14 +40,6 @@ def test_a_decision_follows_app_type_and_what_is_declared(
     assert decision.return_status == status
     assert (decision.register, decision.unregister) == (register, unregister)
     assert status == 120 or str(status) in decision.return_info
-
-
-@pytest.mark.parametrize(
-    ("code", "allowed"),
-    [(2, True), (120, True), (399, True), (-301010, True), (800, False), (300, False)],
-)
-def test_an_order_receipt_carries_only_the_codes_the_xsd_lists(code, allowed):
-    assert allowed_on_order_receipt(code) is allowed
 
 
 def test_return_time_is_china_time_with_milliseconds():

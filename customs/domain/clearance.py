@@ -1,0 +1,128 @@
+"""The import inventory's clearance state machine (dossier §1.6), as a pure transition table.
+
+Codes are the official CEB622 `returnStatus` values:
+2 declaring, 120 accepted into the customs database, 300 manual review, 399 review concluded,
+500 inspection, 501/502/503/599 detained, 700 returned abroad, 800 released, 899 closed,
+100 rejected. Every step is one receipt; some actions issue two (399 then 800 on release).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+DECLARING, REJECTED, ACCEPTED = 2, 100, 120
+REVIEW, CONCLUDED, INSPECTION = 300, 399, 500
+DETENTION_CODES = frozenset({501, 502, 503, 599})
+RETURNED_ABROAD, RELEASED, CLOSED = 700, 800, 899
+
+# The codes each receipt type may carry (S1 XSD doc strings, dossier §1.6); negatives always.
+ALLOWED_CODES: dict[str, frozenset[int]] = {
+    "CEB312Message": frozenset({2, 3, 4, 100, 120, 399}),
+    "CEB412Message": frozenset({2, 3, 4, 100, 120, 399}),
+    "CEB512Message": frozenset({2, 3, 4, 100, 120, 399}),
+    "CEB514Message": frozenset({2, 3, 4, 100, 399}),
+    "CEB622Message": frozenset(
+        {1, 2, 3, 4, 100, 120, 300, 399, 800, 899, 500, 501, 502, 503, 599, 700}
+    ),
+    "CEB624Message": frozenset({1, 2, 3, 4, 100, 120, 399}),
+    "CEB626Message": frozenset({1, 2, 3, 4, 100, 120, 399}),
+    "CEB712Message": frozenset({1, 2, 3, 4, 100, 120, 399}),
+    "CEB604Message": frozenset({1, 2, 3, 4, 100, 120, 300, 399, 800, 899}),
+    "CEB214Message": frozenset({1, 2, 3, 4, 100, 120, 300, 500, 505, 600, 800}),
+}
+OTHER_EXPORT_CODES = frozenset({1, 2, 3, 4, 100, 120, 399})
+
+FINAL = frozenset({REJECTED, RETURNED_ABROAD, CLOSED})
+# Before release: the states in which an inventory may still be cancelled (CEB623, X15).
+CANCELLABLE = frozenset({DECLARING, ACCEPTED, REVIEW, CONCLUDED})
+# After release: the states in which goods may be returned (CEB625, X14).
+RETURNABLE = frozenset({RELEASED, CLOSED})
+
+
+def allowed_on(receipt_message: str, code: int) -> bool:
+    """Whether a receipt message type may carry a return code."""
+    return code < 0 or code in ALLOWED_CODES.get(receipt_message, OTHER_EXPORT_CODES)
+
+
+class Action(StrEnum):
+    """What can happen to an inventory after it is accepted: routes and officer decisions."""
+
+    ROUTE_RELEASE = "route_release"
+    ROUTE_REVIEW = "route_review"
+    ROUTE_INSPECT = "route_inspect"
+    RELEASE = "release"
+    INSPECT = "inspect"
+    DETAIN = "detain"
+    RETURN_ABROAD = "return_abroad"
+    REJECT = "reject"
+    CLOSE = "close"
+
+
+class TransitionRefused(Exception):
+    """The action is not allowed in the inventory's current state."""
+
+    def __init__(self, current: int, action: Action, allowed: frozenset[int]) -> None:
+        self.current = current
+        self.action = action
+        self.allowed = allowed
+        super().__init__(
+            f"{action.value} is not allowed in state {current}; "
+            f"allowed from {', '.join(str(c) for c in sorted(allowed))}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The receipts an action issues, in order (the last is the new state)."""
+
+    codes: tuple[int, ...]
+
+    @property
+    def state(self) -> int:
+        return self.codes[-1]
+
+
+# action -> (states it may start from, receipts it issues)
+_TABLE: dict[Action, tuple[frozenset[int], tuple[int, ...]]] = {
+    Action.ROUTE_RELEASE: (frozenset({ACCEPTED}), (CONCLUDED, RELEASED)),
+    Action.ROUTE_REVIEW: (frozenset({ACCEPTED}), (REVIEW,)),
+    Action.ROUTE_INSPECT: (frozenset({ACCEPTED}), (INSPECTION,)),
+    Action.RELEASE: (frozenset({REVIEW, INSPECTION}), (CONCLUDED, RELEASED)),
+    Action.INSPECT: (frozenset({ACCEPTED, REVIEW}), (INSPECTION,)),
+    Action.DETAIN: (frozenset({INSPECTION}), ()),  # the detention code comes with the action
+    Action.RETURN_ABROAD: (frozenset({INSPECTION} | DETENTION_CODES), (RETURNED_ABROAD,)),
+    Action.REJECT: (frozenset({ACCEPTED, REVIEW, INSPECTION} | DETENTION_CODES), (REJECTED,)),
+    Action.CLOSE: (frozenset({RELEASED}), (CLOSED,)),
+}
+
+
+def transition(current: int, action: Action, *, detention_code: int | None = None) -> Step:
+    """The receipts `action` issues from state `current`, or TransitionRefused."""
+    allowed, codes = _TABLE[action]
+    if current not in allowed:
+        raise TransitionRefused(current, action, allowed)
+    if action is Action.DETAIN:
+        if detention_code not in DETENTION_CODES:
+            raise ValueError(
+                f"a detention needs one of the codes {sorted(DETENTION_CODES)}, "
+                f"not {detention_code}"
+            )
+        codes = (detention_code,)
+    return Step(codes)
+
+
+def is_stale(current: int, incoming: int) -> bool:
+    """Whether an update to `incoming` arrives after the inventory moved past it (ignored)."""
+    order = {
+        DECLARING: 0,
+        ACCEPTED: 1,
+        REVIEW: 2,
+        INSPECTION: 3,
+        CONCLUDED: 4,
+        RELEASED: 5,
+        CLOSED: 6,
+    }
+    if current in FINAL:
+        return True
+    return current in order and incoming in order and order[incoming] <= order[current]
