@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
     from clearway.registry import PUBLIC_SERVICE, SERVICES
 
     children: list[Child] = []
-    base_env = {**os.environ, **kafka_env, "PYTHONUNBUFFERED": "1"}
+    base_env = {**os.environ, **kafka_env, "PYTHONUNBUFFERED": "1", **_secrets(data_dir)}
     api_ports = {s.name: (port if s.name == PUBLIC_SERVICE else free_port()) for s in SERVICES}
     upstream_env = {
         f"GATEWAY_{name.upper()}_URL": f"http://127.0.0.1:{p}"
@@ -99,6 +100,22 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
             )
     # Workers first, the public gateway last: it is the one users reach.
     return sorted(children, key=lambda c: c.name.startswith("gateway"))
+
+
+def _secrets(data_dir: Path) -> dict[str, str]:
+    """Secrets the services need, from the environment or made once and kept in the data folder.
+
+    Embedded mode only: a deployment sets them (docker-compose refuses to start without them).
+    """
+    path = data_dir / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {"CUSTOMS_DATA_KEY"}
+    for name in wanted - stored.keys():
+        stored[name] = secrets.token_urlsafe(48)
+    if not path.exists() or wanted - set(json.loads(path.read_text())):
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(stored, indent=2))
+    return {name: os.environ.get(name) or stored[name] for name in wanted}
 
 
 def database_url(name: str, env_prefix: str, data_dir: Path) -> str:

@@ -85,7 +85,7 @@ async def submit_message(request: Request) -> JSONResponse:
     body = await _read_capped(request)
     accepted = await run_in_threadpool(
         service.submit_message,
-        request.app.state.engine,
+        request.app.state.customs,
         body,
         correlation_id=current_correlation_id(),
     )
@@ -134,7 +134,7 @@ def _wants_xml(request: Request) -> bool:
 )
 async def get_receipt(reference: str, request: Request) -> Response:
     """The latest receipt of a document: JSON (with history) or the official XML (?format=xml)."""
-    view = await run_in_threadpool(service.receipt_view, request.app.state.engine, reference)
+    view = await run_in_threadpool(service.receipt_view, request.app.state.customs, reference)
     if _wants_xml(request):
         return Response(view.as_xml(), media_type="application/xml")
     return JSONResponse(_receipt_json(view))
@@ -144,7 +144,7 @@ async def get_receipt(reference: str, request: Request) -> Response:
 async def get_submission(submission_id: str, request: Request) -> dict[str, Any]:
     """The documents of a submission with their current return status."""
     docs = await run_in_threadpool(
-        service.submission_documents, request.app.state.engine, submission_id
+        service.submission_documents, request.app.state.customs, submission_id
     )
     return {
         "submissionId": submission_id,

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from clearway import http
-from clearway.database import make_engine
 from customs.api import PROBLEMS, router
 from customs.ceb.schema import warm_up
+from customs.context import Customs
 from customs.settings import CustomsSettings
 
 
@@ -22,10 +22,10 @@ def create_app(settings: CustomsSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warm_up()
         yield
-        app.state.engine.dispose()
+        app.state.customs.engine.dispose()
 
     app = FastAPI(title="Clearway customs", version="1", lifespan=lifespan)
-    app.state.engine = make_engine(settings.database_url)
+    app.state.customs = Customs.from_settings(settings)
     http.install(app, PROBLEMS)
     app.include_router(router)
 

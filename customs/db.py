@@ -26,7 +26,7 @@ class Submission(CustomsTable, table=True):
     sender_code: str = Field(max_length=18, index=True)
     sender_name: str = Field(max_length=100)
     correlation_id: str = Field(max_length=128)
-    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
     received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -45,6 +45,9 @@ class Document(CustomsTable, table=True):
     app_type: str = Field(max_length=1)
     pre_no: str | None = Field(default=None, max_length=18)
     head: str = Field(sa_column=Column(Text, nullable=False))
+    # Personal fields of the head, encrypted (customs.vault); never stored in clear.
+    personal: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    buyer_key: str | None = Field(default=None, max_length=64, index=True)
     lines: str = Field(sa_column=Column(Text, nullable=False))
     return_status: int
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

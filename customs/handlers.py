@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from customs.context import Customs
 from customs.service import process_received
 from messaging.consumer import HandlerTable
 from schemas.events import DocumentReceivedV1
 
-HANDLERS: HandlerTable = {DocumentReceivedV1: process_received}
+
+def handlers(customs: Customs) -> HandlerTable:
+    """The events customs consumes, each with its use case."""
+    return {DocumentReceivedV1: partial(process_received, customs)}

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -17,6 +17,7 @@ from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.parsing import parse_untrusted
 from customs.ceb.receipts import receipt_keys, render_receipt
 from customs.ceb.schema import validate_against_xsd
+from customs.context import Customs
 from customs.db import DeclaredKey, Document, DocumentParty, Receipt, Submission, runtime
 from customs.domain.declarations import decide
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
@@ -81,7 +82,7 @@ class SubmissionAccepted:
     documents: tuple[AcceptedDocument, ...]
 
 
-def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> SubmissionAccepted:
+def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> SubmissionAccepted:
     """Check a CEB message's format, store it and its documents, and queue them for customs."""
     root = parse_untrusted(body)
     message_type = validate_against_xsd(root)
@@ -98,6 +99,9 @@ def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> Submi
     for doc in message.documents:
         document_id = str(uuid.uuid4())
         business_key = doc.partition_key(kind)[:60]
+        public_head, personal = customs.vault.split(doc.head)
+        buyer_id = doc.head.get("buyerIdNumber") or doc.head.get("payerIdNumber")
+        id_type = doc.head.get("buyerIdType") or doc.head.get("payerIdType") or "1"
         documents.append(
             {
                 "id": document_id,
@@ -111,7 +115,9 @@ def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> Submi
                 "pre_no": (doc.head.get("preNo") or pre_entry_number(now, document_id))
                 if carries_pre_no
                 else None,
-                "head": json.dumps(doc.head, ensure_ascii=False),
+                "head": json.dumps(public_head, ensure_ascii=False),
+                "personal": personal,
+                "buyer_key": customs.vault.buyer_key(id_type, buyer_id) if buyer_id else None,
                 "lines": json.dumps(doc.lines, ensure_ascii=False),
                 "return_status": ReturnStatus.DECLARING,
                 "created_at": now,
@@ -155,11 +161,11 @@ def submit_message(engine: Engine, body: bytes, *, correlation_id: str) -> Submi
         "sender_code": message.sender_code,
         "sender_name": message.sender_name,
         "correlation_id": correlation_id,
-        "body": body,
+        "body": customs.vault.seal(body),
         "received_at": now,
     }
     # One transaction: the submission, its documents, their first receipts and the events.
-    with engine.begin() as conn:
+    with customs.engine.begin() as conn:
         conn.execute(insert(Submission), [submission])
         conn.execute(insert(Document), documents)
         conn.execute(insert(DocumentParty), parties)
@@ -184,7 +190,7 @@ def _goods_value(head: dict[str, str]) -> Decimal | None:
     return None
 
 
-def process_received(ctx: HandlerContext, event: DocumentReceivedV1) -> None:
+def process_received(customs: Customs, ctx: HandlerContext, event: DocumentReceivedV1) -> None:
     """Decide on a received document inside the consumer's transaction and issue its receipt."""
     session = ctx.session
     document = session.get(Document, str(event.document_id))
@@ -293,9 +299,9 @@ def _receipt_values(kind: DocumentKind, document: Document) -> dict[str, str]:
     return values
 
 
-def receipt_view(engine: Engine, reference: str) -> ReceiptView:
+def receipt_view(customs: Customs, reference: str) -> ReceiptView:
     """The receipts issued so far for one document."""
-    with Session(engine) as session:
+    with Session(customs.engine) as session:
         document = session.get(Document, reference)
         if document is None:
             raise NotFound(f"no document with reference {reference}")
@@ -329,9 +335,9 @@ def receipt_view(engine: Engine, reference: str) -> ReceiptView:
     )
 
 
-def submission_documents(engine: Engine, submission_id: str) -> list[Document]:
+def submission_documents(customs: Customs, submission_id: str) -> list[Document]:
     """The documents of one submission in message order."""
-    with Session(engine) as session:
+    with Session(customs.engine) as session:
         if session.get(Submission, submission_id) is None:
             raise NotFound(f"no submission {submission_id}")
         return list(

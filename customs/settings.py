@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,3 +13,5 @@ class CustomsSettings(BaseSettings):
 
     database_url: str = "sqlite:///data/customs.db"
     worker_health_port: int = 0
+    # Encrypts buyer personal data at rest and keys buyer pseudonyms; no default on purpose.
+    data_key: SecretStr = Field(min_length=32)

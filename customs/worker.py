@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from clearway.database import make_engine
+from customs.context import Customs
 from customs.db import runtime
-from customs.handlers import HANDLERS
+from customs.handlers import handlers
 from customs.settings import CustomsSettings
 from messaging.worker import WorkerSpec, run_forever
 from schemas.topics import CUSTOMS_INBOUND
@@ -15,12 +15,13 @@ from schemas.topics import CUSTOMS_INBOUND
 def spec(settings: CustomsSettings | None = None) -> WorkerSpec:
     """The customs worker: consumes customs.inbound."""
     settings = settings or CustomsSettings()
+    customs = Customs.from_settings(settings)
     return WorkerSpec(
         service="customs",
-        engine=make_engine(settings.database_url),
+        engine=customs.engine,
         tables=runtime,
         topics=(CUSTOMS_INBOUND,),
-        handlers=HANDLERS,
+        handlers=handlers(customs),
         health_port=settings.worker_health_port,
     )
 

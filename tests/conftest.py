@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 from clearway.broker import free_port, start_broker
 from clearway.database import make_engine, migrate
 from clearway.processes import stop
+from customs.context import Customs
+from customs.vault import Vault
 from messaging.admin import ensure_topics
 from messaging.settings import KafkaSettings
 from schemas.topics import TOPICS
@@ -58,6 +60,15 @@ def customs_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+TEST_DATA_KEY = "test-data-key-for-clearway-tests-only-0123456789"
+
+
+@pytest.fixture
+def customs(customs_engine: Engine) -> Customs:
+    """Customs' resources on its migrated database, with a test data key."""
+    return Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from customs import service
 from customs.db import runtime as customs_runtime
-from customs.handlers import HANDLERS as CUSTOMS_HANDLERS
+from customs.handlers import handlers
 from messaging.worker import Worker, WorkerSpec
 from risk.db import Observation
 from risk.db import runtime as risk_runtime
@@ -19,10 +19,10 @@ from tests.support import sample, wait_for
 
 
 @contextmanager
-def workers(broker, customs_engine, risk_engine) -> Iterator[tuple[Worker, Worker]]:
-    customs = Worker(
+def workers(broker, customs, risk_engine) -> Iterator[tuple[Worker, Worker]]:
+    customs_worker = Worker(
         WorkerSpec(
-            "customs", customs_engine, customs_runtime, (CUSTOMS_INBOUND,), CUSTOMS_HANDLERS
+            "customs", customs.engine, customs_runtime, (CUSTOMS_INBOUND,), handlers(customs)
         ),
         broker.settings,
     )
@@ -30,57 +30,51 @@ def workers(broker, customs_engine, risk_engine) -> Iterator[tuple[Worker, Worke
         WorkerSpec("risk", risk_engine, risk_runtime, (CUSTOMS_EVENTS,), RISK_HANDLERS),
         broker.settings,
     )
-    for worker in (customs, risk):
+    for worker in (customs_worker, risk):
         worker.start()
     try:
-        yield customs, risk
+        yield customs_worker, risk
     finally:
-        for worker in (customs, risk):
+        for worker in (customs_worker, risk):
             worker.stop.set()
-        for worker in (customs, risk):
+        for worker in (customs_worker, risk):
             worker.join()
-    assert not customs.failed and not risk.failed
+    assert not customs_worker.failed and not risk.failed
 
 
-def test_an_order_goes_from_2_to_120_and_reaches_risk(broker, customs_engine, risk_engine):
+def test_an_order_goes_from_2_to_120_and_reaches_risk(broker, customs, risk_engine):
     accepted = service.submit_message(
-        customs_engine, sample("import", "CEB311Message"), correlation_id="flow-1"
+        customs, sample("import", "CEB311Message"), correlation_id="flow-1"
     )
     first, *repeats = accepted.documents
-    with workers(broker, customs_engine, risk_engine):
-        wait_for(lambda: service.receipt_view(customs_engine, first.reference).return_status == 120)
+    with workers(broker, customs, risk_engine):
+        wait_for(lambda: service.receipt_view(customs, first.reference).return_status == 120)
         for repeat in repeats:
             wait_for(
-                lambda r=repeat: (
-                    service.receipt_view(customs_engine, r.reference).return_status == -301010
-                )
+                lambda r=repeat: service.receipt_view(customs, r.reference).return_status == -301010
             )
         wait_for(lambda: _observations(risk_engine), timeout_s=10)
 
-    view = service.receipt_view(customs_engine, first.reference)
+    view = service.receipt_view(customs, first.reference)
     assert [h["returnStatus"] for h in view.history] == [2, 120]
     (observation,) = _observations(risk_engine)
     assert observation.document_id == first.reference
     assert observation.business_key == "order20160321116421002"
     assert str(observation.goods_value) == "14000.00000"  # decimal(19,5) on both databases
     assert observation.correlation_id == "flow-1"
-    rejected = service.receipt_view(customs_engine, repeats[0].reference)
+    rejected = service.receipt_view(customs, repeats[0].reference)
     assert "-301010" in rejected.return_info
 
 
 def test_an_order_number_declared_again_in_a_later_message_gets_301010(
-    broker, customs_engine, risk_engine
+    broker, customs, risk_engine
 ):
     one_order = _single_order(sample("import", "CEB311Message"))
-    earlier = service.submit_message(customs_engine, one_order, correlation_id="a").documents[0]
-    with workers(broker, customs_engine, risk_engine):
-        wait_for(
-            lambda: service.receipt_view(customs_engine, earlier.reference).return_status == 120
-        )
-        later = service.submit_message(customs_engine, one_order, correlation_id="b").documents[0]
-        wait_for(
-            lambda: service.receipt_view(customs_engine, later.reference).return_status == -301010
-        )
+    earlier = service.submit_message(customs, one_order, correlation_id="a").documents[0]
+    with workers(broker, customs, risk_engine):
+        wait_for(lambda: service.receipt_view(customs, earlier.reference).return_status == 120)
+        later = service.submit_message(customs, one_order, correlation_id="b").documents[0]
+        wait_for(lambda: service.receipt_view(customs, later.reference).return_status == -301010)
         wait_for(lambda: _observations(risk_engine))
     assert len(_observations(risk_engine)) == 1
 

@@ -17,6 +17,7 @@ from customs.db import Submission
 from customs.settings import CustomsSettings
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from tests.conftest import TEST_DATA_KEY
 from tests.support import sample, wait_for
 
 XML = {"Content-Type": "application/xml"}
@@ -27,7 +28,7 @@ def customs_url(database_url, customs_engine) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_customs(CustomsSettings(database_url=database_url)),
+            create_customs(CustomsSettings(database_url=database_url, data_key=TEST_DATA_KEY)),
             host="127.0.0.1",
             port=port,
             log_level="warning",

@@ -53,14 +53,14 @@ def _read_all(settings: KafkaSettings, topic: str, count: int) -> list:
 
 
 def test_events_committed_while_the_broker_is_down_are_delivered_once_one_is_back(
-    customs_engine, tmp_path
+    customs, customs_engine, tmp_path
 ):
     port = free_port()  # nothing listens here yet
     settings = KafkaSettings.embedded(f"127.0.0.1:{port}").model_copy(
         update={"max_block_ms": 500, "request_timeout_ms": 2000}
     )
     accepted = service.submit_message(
-        customs_engine, sample("import", "CEB311Message"), correlation_id="corr-down"
+        customs, sample("import", "CEB311Message"), correlation_id="corr-down"
     )
     assert _outbox_rows(customs_engine) == 6
 

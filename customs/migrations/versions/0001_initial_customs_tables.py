@@ -74,6 +74,8 @@ def upgrade() -> None:
         sa.Column("app_type", sqlmodel.sql.sqltypes.AutoString(length=1), nullable=False),
         sa.Column("pre_no", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=True),
         sa.Column("head", sa.Text(), nullable=False),
+        sa.Column("personal", sa.Text(), nullable=True),
+        sa.Column("buyer_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("lines", sa.Text(), nullable=False),
         sa.Column("return_status", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -88,6 +90,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_document_business_key"), ["business_key"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_document_buyer_key"), ["buyer_key"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_document_message_type"), ["message_type"], unique=False
         )
@@ -156,6 +159,7 @@ def downgrade() -> None:
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_document_submission_id"))
         batch_op.drop_index(batch_op.f("ix_document_message_type"))
+        batch_op.drop_index(batch_op.f("ix_document_buyer_key"))
         batch_op.drop_index(batch_op.f("ix_document_business_key"))
 
     op.drop_table("document")

@@ -1,0 +1,84 @@
+"""Buyer personal data at rest: encrypted with the customs data key, never stored in clear.
+
+A document's personal fields (buyer ID number, name, phone, address...) are split off its head
+and stored as one Fernet token; the raw message body is stored encrypted too. Buyers are found
+again (for their annual quota) by a keyed hash of their ID number, not by the number itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from customs.domain.personal import PERSONAL_FIELDS
+
+
+class VaultError(RuntimeError):
+    """Personal data could not be opened: wrong data key or damaged record."""
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"clearway-customs", info=purpose
+    ).derive(secret)
+
+
+@dataclass(frozen=True)
+class Vault:
+    """Encrypts personal fields and bodies, and hashes buyer identities, with one data key."""
+
+    _fernet: Fernet
+    _mac_key: bytes
+
+    @classmethod
+    def from_secret(cls, secret: str) -> Vault:
+        """A vault from the configured data key (at least 32 characters of secret)."""
+        if len(secret) < 32:
+            raise ValueError("the customs data key must be at least 32 characters long")
+        raw = secret.encode()
+        return cls(
+            Fernet(base64.urlsafe_b64encode(_derive(raw, b"personal-data"))),
+            _derive(raw, b"buyer-key"),
+        )
+
+    def split(self, head: dict[str, str]) -> tuple[dict[str, str], str | None]:
+        """The head without personal fields, and those fields as one encrypted token."""
+        personal = {k: v for k, v in head.items() if k in PERSONAL_FIELDS}
+        public = {k: v for k, v in head.items() if k not in PERSONAL_FIELDS}
+        if not personal:
+            return public, None
+        token = self._fernet.encrypt(json.dumps(personal, ensure_ascii=False).encode())
+        return public, token.decode()
+
+    def join(self, public: dict[str, str], token: str | None) -> dict[str, str]:
+        """The full head again (for matching and for an audited reveal)."""
+        if token is None:
+            return dict(public)
+        try:
+            personal = json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise VaultError("personal data cannot be opened with this data key") from exc
+        return {**public, **personal}
+
+    def seal(self, body: bytes) -> bytes:
+        """A message body, encrypted."""
+        return self._fernet.encrypt(body)
+
+    def unseal(self, sealed: bytes) -> bytes:
+        """A message body, decrypted."""
+        try:
+            return self._fernet.decrypt(sealed)
+        except InvalidToken as exc:
+            raise VaultError("the message body cannot be opened with this data key") from exc
+
+    def buyer_key(self, id_type: str, id_number: str) -> str:
+        """A stable, keyed pseudonym for a buyer identity (for quotas and history)."""
+        digest = hmac.new(self._mac_key, f"{id_type}:{id_number.upper()}".encode(), hashlib.sha256)
+        return digest.hexdigest()
