@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from lxml import etree
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from customs.ceb.parsing import MAX_BODY_BYTES
 from customs.ceb.schema import CEB_NS, DS_NS, schema_for
 from customs.db import Document, Receipt, runtime
+from customs.settings import CustomsSettings
 from tests.support import sample
 
 XML = {"Content-Type": "application/xml"}
@@ -224,3 +228,29 @@ def test_every_valid_official_data_sample_gets_a_receipt_per_document_valid_agai
     root = etree.fromstring(receipt.content)
     assert etree.QName(root).localname == f"CEB{int(name[3:6]) + 1}Message"
     assert schema_for(direction).validate(root), schema_for(direction).error_log
+
+
+def test_buyer_personal_data_is_never_stored_in_clear(customs_api, customs, customs_engine):
+    customs_api.post("/v1/messages", content=CEB311, headers=XML)
+    with customs_engine.connect() as conn:
+        stored = b"".join(
+            str(value).encode() if not isinstance(value, bytes) else value
+            for table in ("submission", "document")
+            for row in conn.exec_driver_sql(f"SELECT * FROM {table}")
+            for value in row
+        )
+        document = conn.execute(select(Document)).first()
+    for secret in ("130681136250023332", "18813025940", "焦洪宇", "北京市海淀区", "13522652231"):
+        assert secret.encode() not in stored
+    head = customs.vault.join(json.loads(document.head), document.personal)
+    assert head["buyerIdNumber"] == "130681136250023332"
+    assert head["consignee"] == "焦洪宇"
+    assert document.buyer_key == customs.vault.buyer_key("1", "130681136250023332")
+
+
+def test_customs_refuses_to_start_without_a_data_key(monkeypatch):
+    monkeypatch.delenv("CUSTOMS_DATA_KEY", raising=False)
+    with pytest.raises(ValidationError, match="data_key"):
+        CustomsSettings()
+    with pytest.raises(ValidationError, match="at least 32"):
+        CustomsSettings(data_key="short")
