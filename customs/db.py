@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -87,6 +87,75 @@ class DeclaredKey(CustomsTable, table=True):
     message_type: str = Field(max_length=20)
     declared_key: str = Field(max_length=200)
     document_id: str = Field(foreign_key="document.id", max_length=36)
+
+
+class Declaration(CustomsTable, table=True):
+    """One import declaration: the order, payment, waybill and inventory joined on their keys."""
+
+    __tablename__ = "declaration"
+    __table_args__ = (UniqueConstraint("ebp_code", "order_no"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    ebp_code: str = Field(max_length=18)
+    order_no: str = Field(max_length=60, index=True)
+    order_document_id: str | None = Field(default=None, foreign_key="document.id", max_length=36)
+    payment_document_id: str | None = Field(default=None, foreign_key="document.id", max_length=36)
+    waybill_document_id: str | None = Field(default=None, foreign_key="document.id", max_length=36)
+    inventory_document_id: str | None = Field(
+        default=None, foreign_key="document.id", max_length=36
+    )
+    # The inventory's clearance state (its latest CEB622 return status), None before it arrives.
+    status: int | None = Field(default=None, index=True)
+    buyer_key: str | None = Field(default=None, max_length=64, index=True)
+    # Field-level differences found by the four-document match (JSON list), and the tax (JSON).
+    mismatches: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    tax: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    route: str | None = Field(default=None, max_length=10)
+    risk: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class BuyerQuota(CustomsTable, table=True):
+    """A buyer's running CBEC total for one calendar year (26,000 CNY at most).
+
+    Kept as an integer count of 0.00001 CNY so that the database adds it exactly (SQLite has
+    no decimal arithmetic) in the one conditional UPDATE that consumes it.
+    """
+
+    __tablename__ = "buyer_quota"
+
+    buyer_key: str = Field(primary_key=True, max_length=64)
+    year: int = Field(primary_key=True)
+    used_units: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class QuotaUse(CustomsTable, table=True):
+    """What one declaration took from its buyer's quota, so that exactly that is given back."""
+
+    __tablename__ = "quota_use"
+
+    declaration_id: str = Field(foreign_key="declaration.id", primary_key=True, max_length=36)
+    buyer_key: str = Field(max_length=64)
+    year: int
+    amount_units: int = Field(sa_column=Column(BigInteger, nullable=False))
+    restored: bool = False
+
+
+class Decision(CustomsTable, table=True):
+    """An officer's or the risk route's decision on a declaration: who, when, why (the audit)."""
+
+    __tablename__ = "decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    declaration_id: str = Field(foreign_key="declaration.id", index=True, max_length=36)
+    action: str = Field(max_length=20)
+    actor: str = Field(max_length=100)
+    reason: str = Field(max_length=1000)
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    from_status: int
+    to_status: int
+    decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 metadata = CustomsTable.metadata
