@@ -63,8 +63,80 @@ class DocumentRejectedV1(_Event):
     return_info: str = Field(min_length=1, max_length=1000)
 
 
+Money = Annotated[Decimal, Field(max_digits=19, decimal_places=5)]
+
+
+class DeclaredLine(_Event):
+    """One goods line of an import declaration, as risk sees it."""
+
+    gnum: int = Field(ge=1, le=99)
+    gcode: str = Field(pattern=r"^\d{10}$", description="HS code, 10 digits")
+    item_name: str = Field(max_length=250)
+    qty: Decimal = Field(max_digits=19, decimal_places=5)
+    unit_price: Money
+    total_price: Money
+    country: str = Field(pattern=r"^\d{3}$", description="Country of origin")
+
+
+class DeclarationReadyV1(_Event):
+    """An import declaration's four documents matched and its tax and quota passed: route it."""
+
+    type: Literal["customs.declaration_ready.v1"] = "customs.declaration_ready.v1"
+    declaration_id: uuid.UUID
+    order_no: str = Field(min_length=1, max_length=60)
+    ebp_code: str = Field(min_length=1, max_length=18)
+    ebc_code: str = Field(min_length=1, max_length=18)
+    logistics_code: str = Field(min_length=1, max_length=18)
+    trade_mode: str = Field(pattern=r"^\d{4}$")
+    buyer_key: str = Field(min_length=1, max_length=64, description="Keyed pseudonym, not the ID")
+    goods_value: Money
+    dutiable_value: Money
+    tax_total: Money
+    buyer_used_this_year: Money = Field(description="Including this declaration")
+    lines: tuple[DeclaredLine, ...] = Field(min_length=1, max_length=99)
+
+
+class RiskReason(_Event):
+    """Why a declaration scored as it did: a rule or feature, a sentence, the evidence."""
+
+    code: str = Field(min_length=1, max_length=60)
+    text: str = Field(min_length=1, max_length=500)
+    points: int = Field(ge=0, le=100)
+    evidence: dict[str, str] = Field(default_factory=dict)
+
+
+class RiskAssessedV1(_Event):
+    """Risk scored a declaration and routes it: release, review or inspect."""
+
+    type: Literal["risk.assessed.v1"] = "risk.assessed.v1"
+    declaration_id: uuid.UUID
+    order_no: str = Field(min_length=1, max_length=60)
+    score: int = Field(ge=0, le=100)
+    route: Literal["release", "review", "inspect"]
+    reasons: tuple[RiskReason, ...] = ()
+    ruleset_version: str = Field(min_length=1, max_length=40)
+    model_version: str | None = Field(default=None, max_length=40)
+
+
+class ClearanceChangedV1(_Event):
+    """An import inventory moved in its clearance (a CEB622 receipt was issued)."""
+
+    type: Literal["customs.clearance_changed.v1"] = "customs.clearance_changed.v1"
+    declaration_id: uuid.UUID
+    document_id: uuid.UUID
+    order_no: str = Field(min_length=1, max_length=60)
+    return_status: int
+    return_info: str = Field(min_length=1, max_length=1000)
+    parties: dict[str, str] = Field(default_factory=dict)
+
+
 Event = Annotated[
-    DocumentReceivedV1 | DocumentAcceptedV1 | DocumentRejectedV1,
+    DocumentReceivedV1
+    | DocumentAcceptedV1
+    | DocumentRejectedV1
+    | DeclarationReadyV1
+    | ClearanceChangedV1
+    | RiskAssessedV1,
     Field(discriminator="type"),
 ]
 
@@ -72,6 +144,9 @@ EVENT_CLASSES: tuple[type[_Event], ...] = (
     DocumentReceivedV1,
     DocumentAcceptedV1,
     DocumentRejectedV1,
+    DeclarationReadyV1,
+    ClearanceChangedV1,
+    RiskAssessedV1,
 )
 
 EVENT_TYPES: frozenset[str] = frozenset(

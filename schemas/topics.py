@@ -30,10 +30,21 @@ CUSTOMS_EVENTS = Topic(
     name="customs.events",
     partitions=12,
     owner="customs",
-    events=("customs.document_accepted.v1", "customs.document_rejected.v1"),
+    events=(
+        "customs.document_accepted.v1",
+        "customs.document_rejected.v1",
+        "customs.declaration_ready.v1",
+        "customs.clearance_changed.v1",
+    ),
+)
+RISK_EVENTS = Topic(
+    name="risk.events",
+    partitions=12,
+    owner="risk",
+    events=("risk.assessed.v1",),
 )
 
-TOPICS: tuple[Topic, ...] = (CUSTOMS_INBOUND, CUSTOMS_EVENTS)
+TOPICS: tuple[Topic, ...] = (CUSTOMS_INBOUND, CUSTOMS_EVENTS, RISK_EVENTS)
 
 
 def topic_for_event(event_type: str) -> Topic:
