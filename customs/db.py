@@ -158,5 +158,23 @@ class Decision(CustomsTable, table=True):
     decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class Certificate(CustomsTable, table=True):
+    """A signing certificate registered to an enterprise, with the algorithms it may use."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (UniqueConstraint("fingerprint", "enterprise_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=64, index=True)
+    enterprise_code: str = Field(max_length=18, index=True)
+    der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    algorithms: str = Field(max_length=400, description="space-separated SignatureMethod URIs")
+    subject: str = Field(max_length=400)
+    registered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
 metadata = CustomsTable.metadata
 runtime = add_runtime_tables(metadata)

@@ -17,10 +17,12 @@ from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.parsing import parse_untrusted
 from customs.ceb.receipts import receipt_keys, render_receipt
 from customs.ceb.schema import validate_against_xsd
+from customs.certificates import check_signature
 from customs.context import Customs
 from customs.db import DeclaredKey, Document, DocumentParty, Receipt, Submission, runtime
 from customs.domain.declarations import decide
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
+from customs.validation import check_formats
 from messaging.consumer import HandlerContext
 from messaging.outbox import stage
 from schemas.envelope import Envelope, utc_now
@@ -88,6 +90,14 @@ def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> Sub
     message_type = validate_against_xsd(root)
     kind = kind_of(message_type, root)
     message = extract(root, kind)
+    check_formats(message)
+    signers = {"copCode": message.sender_code}
+    signers.update(
+        (f"agentCode{d.index}", d.head["agentCode"])
+        for d in message.documents
+        if "agentCode" in d.head
+    )
+    check_signature(customs, root, message_type=message_type, signers=signers)
     carries_pre_no = "preNo" in receipt_keys(kind)
     now = utc_now()
     submission_id = str(uuid.uuid4())

@@ -51,6 +51,26 @@ async def get_submission(submission_id: str, request: Request) -> Response:
     return await forward(_customs(request), "customs", request, f"/v1/submissions/{submission_id}")
 
 
+@api.post("/certificates", status_code=201)
+async def register_certificate(request: Request) -> Response:
+    """Register a signing certificate (PEM or base64 DER) to an enterprise code."""
+    return await forward(_customs(request), "customs", request, "/v1/certificates")
+
+
+@api.get("/certificates")
+async def list_certificates(request: Request) -> Response:
+    """The certificates registered to an enterprise (`?enterpriseCode=`)."""
+    return await forward(_customs(request), "customs", request, "/v1/certificates")
+
+
+@api.delete("/certificates/{certificate_id}")
+async def revoke_certificate(certificate_id: int, request: Request) -> Response:
+    """Revoke a certificate: messages signed with it are refused from then on."""
+    return await forward(
+        _customs(request), "customs", request, f"/v1/certificates/{certificate_id}"
+    )
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway; upstream clients are opened with the app, not at import."""
     settings = settings or GatewaySettings()

@@ -7,11 +7,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import psycopg
+from lxml import etree
 from sqlalchemy.engine import make_url
+
+from customs.ceb import signature
+from customs.ceb.documents import KINDS
 
 T = TypeVar("T")
 
@@ -53,3 +58,50 @@ def postgres_database() -> Iterator[str]:
 def sample(kind: str, name: str) -> bytes:
     """An official sample message, e.g. sample("import", "CEB311Message")."""
     return (SAMPLES / kind / f"{name}.xml").read_bytes()
+
+
+DS = "{http://www.w3.org/2000/09/xmldsig#}"
+
+
+def unsigned(body: bytes) -> bytes:
+    """A message with its ds:Signature removed (where the XSD makes it optional)."""
+    root = etree.fromstring(body)
+    for element in root.findall(f"{DS}Signature"):
+        root.remove(element)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A signing key and its self-signed certificate, for one algorithm."""
+
+    algorithm: str
+    private_key: object
+    certificate_der: bytes
+
+    @classmethod
+    def make(cls, algorithm: str, name: str = "Clearway test") -> Identity:
+        key, der = signature.generate_test_identity(algorithm, name)
+        return cls(algorithm, key, der)
+
+    def sign(self, body: bytes) -> bytes:
+        """`body` with its old signature replaced by one made with this identity."""
+        root = etree.fromstring(unsigned(body))
+        message_type = etree.QName(root).localname
+        is_export = KINDS[message_type].direction == "export"
+        signature.sign_enveloped(
+            root,
+            private_key=self.private_key,
+            certificate_der=self.certificate_der,
+            algorithm=self.algorithm,
+            key_name="0001",
+            before="{http://www.chinaport.gov.cn/ceb}ExtendMessage" if is_export else None,
+        )
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+    @property
+    def pem(self) -> str:
+        import base64
+
+        b64 = base64.encodebytes(self.certificate_der).decode()
+        return f"-----BEGIN CERTIFICATE-----\n{b64}-----END CERTIFICATE-----\n"

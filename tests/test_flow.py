@@ -15,7 +15,7 @@ from risk.db import Observation
 from risk.db import runtime as risk_runtime
 from risk.handlers import HANDLERS as RISK_HANDLERS
 from schemas.topics import CUSTOMS_EVENTS, CUSTOMS_INBOUND
-from tests.support import sample, wait_for
+from tests.support import sample, unsigned, wait_for
 
 
 @contextmanager
@@ -44,7 +44,7 @@ def workers(broker, customs, risk_engine) -> Iterator[tuple[Worker, Worker]]:
 
 def test_an_order_goes_from_2_to_120_and_reaches_risk(broker, customs, risk_engine):
     accepted = service.submit_message(
-        customs, sample("import", "CEB311Message"), correlation_id="flow-1"
+        customs, unsigned(sample("import", "CEB311Message")), correlation_id="flow-1"
     )
     first, *repeats = accepted.documents
     with workers(broker, customs, risk_engine):
@@ -69,7 +69,7 @@ def test_an_order_goes_from_2_to_120_and_reaches_risk(broker, customs, risk_engi
 def test_an_order_number_declared_again_in_a_later_message_gets_301010(
     broker, customs, risk_engine
 ):
-    one_order = _single_order(sample("import", "CEB311Message"))
+    one_order = _single_order(unsigned(sample("import", "CEB311Message")))
     earlier = service.submit_message(customs, one_order, correlation_id="a").documents[0]
     with workers(broker, customs, risk_engine):
         wait_for(lambda: service.receipt_view(customs, earlier.reference).return_status == 120)

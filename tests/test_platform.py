@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from clearway.broker import free_port
-from tests.support import postgres_database, sample, wait_for
+from tests.support import postgres_database, sample, unsigned, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +95,7 @@ def test_clearway_up_runs_the_sample_order_to_receipt_120_and_into_risk(tmp_path
             assert client.get("/health").json()["status"] == "ok"
             submitted = client.post(
                 "/api/v1/messages",
-                content=sample("import", "CEB311Message"),
+                content=unsigned(sample("import", "CEB311Message")),
                 headers={"Content-Type": "application/xml"},
             )
             sent_at = time.monotonic()

@@ -263,6 +263,16 @@ def _load_certificate(der: bytes) -> _Certificate:
     return _Certificate(certificate, "sm2", sm2_key, certificate_fingerprint(der))
 
 
+def load_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate this module can verify with (RSA of 1024+ bits, or SM2), or ValueError."""
+    try:
+        return _load_certificate(der).certificate
+    except ValueError:
+        raise
+    except Exception as exc:  # tongsuopy and the DER walker raise their own types on junk
+        raise ValueError(f"unreadable certificate ({type(exc).__name__})") from None
+
+
 def _der_item(data: bytes, pos: int) -> tuple[int, int, int]:
     """(tag, content start, end) of the DER item at `pos`."""
     tag = data[pos]

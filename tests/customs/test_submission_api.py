@@ -11,12 +11,16 @@ from sqlalchemy import func, select
 
 from customs.ceb.parsing import MAX_BODY_BYTES
 from customs.ceb.schema import CEB_NS, DS_NS, schema_for
+from customs.ceb.signature import RSA_SHA1, RSA_SHA256, SM2_SM3
 from customs.db import Document, Receipt, runtime
 from customs.settings import CustomsSettings
-from tests.support import sample
+from tests.support import Identity, sample, unsigned
 
 XML = {"Content-Type": "application/xml"}
-CEB311 = sample("import", "CEB311Message")
+# The official sample's signature is a placeholder (its digest does not match): customs refuses it
+# as it stands, and takes the same document unsigned, which the XSD allows for CEB311.
+CEB311_AS_PUBLISHED = sample("import", "CEB311Message")
+CEB311 = unsigned(CEB311_AS_PUBLISHED)
 
 
 def _count(engine, table) -> int:
@@ -82,7 +86,8 @@ def _problem(answer, status: int) -> dict:
 def test_a_missing_mandatory_element_is_named_with_the_xsd_rule_and_line(
     customs_api, customs_engine
 ):
-    body = CEB311.replace(b"<ceb:orderNo>order20160321116421002</ceb:orderNo>", b"", 1)
+    # the format checks come before the signature: the published sample's lines are reported
+    body = CEB311_AS_PUBLISHED.replace(b"<ceb:orderNo>order20160321116421002</ceb:orderNo>", b"", 1)
     problem = _problem(customs_api.post("/v1/messages", content=body, headers=XML), 422)
     assert problem["code"] == "0002"
     first = problem["errors"][0]
@@ -194,40 +199,193 @@ def test_the_correlation_id_of_the_caller_is_kept(customs_api):
     assert answer.json()["correlation_id"] == "trace-42"
 
 
-DATA_SAMPLES = [
+OPTIONALLY_SIGNED = [
     ("import", name)
-    for name in (
-        "CEB311Message",
-        "CEB411Message",
-        "CEB511Message",
-        "CEB513Message",
-        "CEB621Message",
-        "CEB623Message",
-        "CEB625Message",
-        "CEB711Message",
-    )
+    for name in ("CEB311Message", "CEB411Message", "CEB511Message", "CEB513Message")
 ] + [("export", name) for name in ("CEB213Message", "CEB215Message", "CEB701Message")]
+MUST_BE_SIGNED = [
+    ("import", name)
+    for name in ("CEB621Message", "CEB623Message", "CEB625Message", "CEB711Message")
+]
+ALL_DATA_SAMPLES = OPTIONALLY_SIGNED + MUST_BE_SIGNED
 
 
-@pytest.mark.parametrize(("direction", "name"), DATA_SAMPLES, ids=[n for _, n in DATA_SAMPLES])
-def test_every_valid_official_data_sample_gets_a_receipt_per_document_valid_against_the_xsd(
+def _documents_in(body: bytes) -> int:
+    root = etree.fromstring(body)
+    envelope = root.xpath(
+        "ceb:BaseTransfer|ceb:BaseSubscribe|ceb:ExtendMessage|ds:*",
+        namespaces={"ceb": CEB_NS, "ds": DS_NS},
+    )
+    return len(root) - len(envelope)
+
+
+def _register(customs_api, identity: Identity, body: bytes) -> None:
+    """Register the identity's certificate to the message's sender (BaseTransfer copCode)."""
+    cop_code = etree.fromstring(body).findtext(f"{{{CEB_NS}}}BaseTransfer/{{{CEB_NS}}}copCode")
+    answer = customs_api.post(
+        "/v1/certificates",
+        json={
+            "enterpriseCode": cop_code,
+            "certificate": identity.pem,
+            "algorithms": [identity.algorithm],
+        },
+    )
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize(
+    ("direction", "name"), ALL_DATA_SAMPLES, ids=[n for _, n in ALL_DATA_SAMPLES]
+)
+def test_every_official_data_sample_is_refused_for_its_placeholder_signature(
     customs_api, direction, name
 ):
-    body = sample(direction, name)
+    problem = _problem(
+        customs_api.post("/v1/messages", content=sample(direction, name), headers=XML), 422
+    )
+    assert problem["code"] == ("-623029" if name == "CEB623Message" else "-621028")
+    assert problem["errors"][0]["rule"] == "digest-mismatch"
+    assert problem["errors"][0]["path"].endswith("ds:DigestValue")
+
+
+@pytest.mark.parametrize(
+    ("direction", "name"), OPTIONALLY_SIGNED, ids=[n for _, n in OPTIONALLY_SIGNED]
+)
+def test_an_optionally_signed_official_sample_is_accepted_unsigned_with_xsd_valid_receipts(
+    customs_api, direction, name
+):
+    _accepted_with_valid_receipts(customs_api, direction, name, unsigned(sample(direction, name)))
+
+
+@pytest.mark.parametrize(("direction", "name"), MUST_BE_SIGNED, ids=[n for _, n in MUST_BE_SIGNED])
+def test_a_mandatorily_signed_sample_signed_with_a_registered_certificate_is_accepted(
+    customs_api, direction, name
+):
+    identity = Identity.make(SM2_SM3)
+    body = identity.sign(sample(direction, name))
+    _register(customs_api, identity, body)
+    _accepted_with_valid_receipts(customs_api, direction, name, body)
+
+
+def _accepted_with_valid_receipts(customs_api, direction: str, name: str, body: bytes) -> None:
     answer = customs_api.post("/v1/messages", content=body, headers=XML)
     assert answer.status_code == 202, answer.text
     documents = answer.json()["documents"]
-    expected = len(etree.fromstring(body)) - len(
-        etree.fromstring(body).xpath(
-            "ceb:BaseTransfer|ceb:BaseSubscribe|ceb:ExtendMessage|ds:*",
-            namespaces={"ceb": CEB_NS, "ds": DS_NS},
-        )
-    )
-    assert len(documents) == expected
+    assert len(documents) == _documents_in(body)
     receipt = customs_api.get(f"/v1/receipts/{documents[0]['reference']}?format=xml")
     root = etree.fromstring(receipt.content)
     assert etree.QName(root).localname == f"CEB{int(name[3:6]) + 1}Message"
     assert schema_for(direction).validate(root), schema_for(direction).error_log
+
+
+def test_a_mandatorily_signed_message_without_its_signature_fails_the_xsd(customs_api):
+    problem = _problem(
+        customs_api.post(
+            "/v1/messages", content=unsigned(sample("import", "CEB621Message")), headers=XML
+        ),
+        422,
+    )
+    assert problem["code"] == "0002"
+    assert "Signature" in problem["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("algorithm", [RSA_SHA1, RSA_SHA256, SM2_SM3])
+def test_a_message_signed_with_a_registered_certificate_is_accepted(customs_api, algorithm):
+    identity = Identity.make(algorithm)
+    body = identity.sign(CEB311)
+    _register(customs_api, identity, body)
+    assert customs_api.post("/v1/messages", content=body, headers=XML).status_code == 202
+
+
+def test_a_signature_by_an_unregistered_certificate_is_refused(customs_api):
+    body = Identity.make(SM2_SM3).sign(CEB311)
+    problem = _problem(customs_api.post("/v1/messages", content=body, headers=XML), 422)
+    assert problem["code"] == "-621029"
+    assert problem["errors"][0]["rule"] == "certificate-not-registered"
+
+
+def test_a_certificate_registered_to_another_enterprise_does_not_sign_for_the_sender(customs_api):
+    identity = Identity.make(RSA_SHA256)
+    registered = customs_api.post(
+        "/v1/certificates",
+        json={
+            "enterpriseCode": "9999999999",
+            "certificate": identity.pem,
+            "algorithms": [RSA_SHA256],
+        },
+    )
+    assert registered.status_code == 201
+    problem = _problem(
+        customs_api.post("/v1/messages", content=identity.sign(CEB311), headers=XML), 422
+    )
+    assert problem["errors"][0]["rule"] == "certificate-not-registered"
+
+
+def test_a_revoked_certificate_no_longer_signs(customs_api):
+    identity = Identity.make(SM2_SM3)
+    body = identity.sign(CEB311)
+    _register(customs_api, identity, body)
+    (cert,) = customs_api.get("/v1/certificates?enterpriseCode=1101180326").json()["certificates"]
+    assert customs_api.delete(f"/v1/certificates/{cert['id']}").json()["revokedAt"]
+    problem = _problem(customs_api.post("/v1/messages", content=body, headers=XML), 422)
+    assert problem["errors"][0]["rule"] == "certificate-not-registered"
+
+
+def test_an_algorithm_not_registered_for_the_certificate_is_refused(customs_api):
+    identity = Identity.make(RSA_SHA1)
+    body = identity.sign(CEB311)
+    customs_api.post(
+        "/v1/certificates",
+        json={
+            "enterpriseCode": "1101180326",
+            "certificate": identity.pem,
+            "algorithms": [RSA_SHA256],
+        },
+    )
+    problem = _problem(customs_api.post("/v1/messages", content=body, headers=XML), 422)
+    assert problem["errors"][0]["rule"] == "algorithm-not-allowed"
+
+
+def test_a_value_changed_after_signing_is_refused_as_data_mismatch(customs_api):
+    identity = Identity.make(SM2_SM3)
+    body = identity.sign(CEB311)
+    _register(customs_api, identity, body)
+    tampered = body.replace(
+        b"<ceb:goodsValue>14000</ceb:goodsValue>", b"<ceb:goodsValue>1400</ceb:goodsValue>", 1
+    )
+    problem = _problem(customs_api.post("/v1/messages", content=tampered, headers=XML), 422)
+    assert problem["code"] == "-621028"
+    assert problem["returnStatus"] == -621028
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (
+            {"enterpriseCode": "1101180326", "certificate": "not a cert", "algorithms": [RSA_SHA1]},
+            "certificate",
+        ),
+        (
+            {"enterpriseCode": "1101180326", "certificate": "QUJD", "algorithms": ["md5"]},
+            "algorithms",
+        ),
+    ],
+)
+def test_a_bad_certificate_registration_names_the_field(customs_api, payload, field):
+    problem = _problem(customs_api.post("/v1/certificates", json=payload), 422)
+    assert problem["errors"][0]["path"] == field
+
+
+def test_a_field_rule_breach_is_refused_with_the_element_and_rule(customs_api):
+    body = CEB311.replace(
+        b"<ceb:appTime>20160308112701</ceb:appTime>",
+        b"<ceb:appTime>20161308112701</ceb:appTime>",
+        1,
+    )
+    problem = _problem(customs_api.post("/v1/messages", content=body, headers=XML), 422)
+    (error,) = problem["errors"]
+    assert error["path"] == "/ceb:CEB311Message/ceb:Order[1]/ceb:OrderHead/ceb:appTime"
+    assert error["rule"] == "field:timestamp-format"
+    assert error["value"] == "20161308112701"
 
 
 def test_buyer_personal_data_is_never_stored_in_clear(customs_api, customs, customs_engine):

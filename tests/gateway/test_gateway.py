@@ -18,7 +18,7 @@ from customs.settings import CustomsSettings
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from tests.conftest import TEST_DATA_KEY
-from tests.support import sample, wait_for
+from tests.support import sample, unsigned, wait_for
 
 XML = {"Content-Type": "application/xml"}
 
@@ -52,7 +52,7 @@ def test_a_platform_submits_through_the_gateway_and_its_correlation_id_reaches_c
     with _gateway(customs_url) as gateway:
         answer = gateway.post(
             "/api/v1/messages",
-            content=sample("import", "CEB311Message"),
+            content=unsigned(sample("import", "CEB311Message")),
             headers={**XML, "X-Correlation-ID": "platform-req-7"},
         )
         assert answer.status_code == 202, answer.text

@@ -18,7 +18,7 @@ from messaging.outbox import OutboxRelay
 from messaging.settings import KafkaSettings
 from messaging.worker import worker_producer
 from schemas.topics import CUSTOMS_INBOUND, TOPICS
-from tests.support import sample, wait_for
+from tests.support import sample, unsigned, wait_for
 
 
 def _outbox_rows(engine) -> int:
@@ -60,7 +60,7 @@ def test_events_committed_while_the_broker_is_down_are_delivered_once_one_is_bac
         update={"max_block_ms": 500, "request_timeout_ms": 2000}
     )
     accepted = service.submit_message(
-        customs, sample("import", "CEB311Message"), correlation_id="corr-down"
+        customs, unsigned(sample("import", "CEB311Message")), correlation_id="corr-down"
     )
     assert _outbox_rows(customs_engine) == 6
 
