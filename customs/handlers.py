@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from functools import partial
 
+from customs.clearance_service import apply_route
 from customs.context import Customs
 from customs.service import process_received
 from messaging.consumer import HandlerTable
-from schemas.events import DocumentReceivedV1
+from schemas.events import DocumentReceivedV1, RiskAssessedV1
+from schemas.topics import CUSTOMS_INBOUND, RISK_EVENTS
+
+TOPICS = (CUSTOMS_INBOUND, RISK_EVENTS)
 
 
 def handlers(customs: Customs) -> HandlerTable:
     """The events customs consumes, each with its use case."""
-    return {DocumentReceivedV1: partial(process_received, customs)}
+    return {
+        DocumentReceivedV1: partial(process_received, customs),
+        RiskAssessedV1: partial(apply_route, customs),
+    }

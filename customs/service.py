@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from customs.assembly import attach
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.parsing import parse_untrusted
 from customs.ceb.receipts import receipt_keys, render_receipt
@@ -22,6 +22,7 @@ from customs.context import Customs
 from customs.db import DeclaredKey, Document, DocumentParty, Receipt, Submission, runtime
 from customs.domain.declarations import decide
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
+from customs.timefmt import pre_entry_number, return_time
 from customs.validation import check_formats
 from messaging.consumer import HandlerContext
 from messaging.outbox import stage
@@ -29,7 +30,6 @@ from schemas.envelope import Envelope, utc_now
 from schemas.events import DocumentAcceptedV1, DocumentReceivedV1, DocumentRejectedV1
 
 PRODUCER = "customs"
-_CHINA = timezone(timedelta(hours=8))
 # Fields naming the enterprises a document belongs to (used for access and routing).
 PARTY_FIELDS = (
     "ebpCode",
@@ -44,22 +44,6 @@ PARTY_FIELDS = (
 )
 # The document's amount of goods, by kind, where it has one.
 _VALUE_FIELDS = ("goodsValue", "amountPaid", "totalPrice")
-
-
-def china_time(at: datetime) -> datetime:
-    """A UTC instant as customs' local time (China, UTC+8, no daylight saving)."""
-    return at.astimezone(_CHINA)
-
-
-def return_time(at: datetime) -> str:
-    """`returnTime` as customs writes it: China time, YYYYMMDDhhmmssSSS."""
-    local = china_time(at)
-    return local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
-
-
-def pre_entry_number(at: datetime, document_id: str) -> str:
-    """A pre-entry number (`preNo`): B + YYYYMMDD + 9 digits, unique with the document id."""
-    return "B" + china_time(at).strftime("%Y%m%d") + f"{uuid.UUID(document_id).int % 10**9:09d}"
 
 
 class NotFound(LookupError):
@@ -263,6 +247,7 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
             ),
             key=document.business_key,
         )
+        attach(customs, ctx, document)
     else:
         ctx.emit(
             DocumentRejectedV1(

@@ -15,3 +15,7 @@ class CustomsSettings(BaseSettings):
     worker_health_port: int = 0
     # Encrypts buyer personal data at rest and keys buyer pseudonyms; no default on purpose.
     data_key: SecretStr = Field(min_length=32)
+    # The tariff table (CSV, see customs.domain.tariff); the shipped illustrative one if unset.
+    tariff_file: str | None = None
+    # Whether a platform discount lowers the dutiable value (dossier §3.1: not by default).
+    discount_lowers_dutiable_value: bool = False

@@ -6,21 +6,20 @@ import sys
 
 from customs.context import Customs
 from customs.db import runtime
-from customs.handlers import handlers
+from customs.handlers import TOPICS, handlers
 from customs.settings import CustomsSettings
 from messaging.worker import WorkerSpec, run_forever
-from schemas.topics import CUSTOMS_INBOUND
 
 
 def spec(settings: CustomsSettings | None = None) -> WorkerSpec:
-    """The customs worker: consumes customs.inbound."""
+    """The customs worker: consumes customs.inbound and risk.events."""
     settings = settings or CustomsSettings()
     customs = Customs.from_settings(settings)
     return WorkerSpec(
         service="customs",
         engine=customs.engine,
         tables=runtime,
-        topics=(CUSTOMS_INBOUND,),
+        topics=TOPICS,
         handlers=handlers(customs),
         health_port=settings.worker_health_port,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,4 +35,19 @@ async def get_observation(document_id: str, request: Request) -> dict[str, Any]:
         "currency": found.currency,
         "lineCount": found.line_count,
         "observedAt": found.observed_at.isoformat(),
+    }
+
+
+@router.get("/assessments/{declaration_id}")
+async def get_assessment(declaration_id: str, request: Request) -> dict[str, Any]:
+    """A declaration's risk score, route and reasons."""
+    found = await run_in_threadpool(service.assessment, request.app.state.engine, declaration_id)
+    return {
+        "declarationId": found.declaration_id,
+        "orderNo": found.order_no,
+        "score": found.score,
+        "route": found.route,
+        "reasons": json.loads(found.reasons),
+        "rulesetVersion": found.ruleset_version,
+        "assessedAt": found.assessed_at.isoformat(),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -32,6 +32,22 @@ class Observation(RiskTable, table=True):
     line_count: int
     correlation_id: str = Field(max_length=128)
     observed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RiskAssessment(RiskTable, table=True):
+    """A declaration's score, route and reasons, with the rule set that produced them."""
+
+    __tablename__ = "risk_assessment"
+
+    declaration_id: str = Field(primary_key=True, max_length=36)
+    order_no: str = Field(max_length=60, index=True)
+    ebc_code: str = Field(max_length=18, index=True)
+    buyer_key: str = Field(max_length=64, index=True)
+    score: int
+    route: str = Field(max_length=10, index=True)
+    reasons: str = Field(sa_column=Column(Text, nullable=False))
+    ruleset_version: str = Field(max_length=40)
+    assessed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 metadata = RiskTable.metadata

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from messaging.consumer import HandlerTable
-from risk.service import record_accepted
-from schemas.events import DocumentAcceptedV1
+from functools import partial
 
-HANDLERS: HandlerTable = {DocumentAcceptedV1: record_accepted}
+from messaging.consumer import HandlerTable
+from risk.domain.rules import RuleSet
+from risk.service import assess_declaration, record_accepted
+from schemas.events import DeclarationReadyV1, DocumentAcceptedV1
+
+
+def handlers(rules: RuleSet) -> HandlerTable:
+    """The events risk consumes, each with its use case."""
+    return {
+        DocumentAcceptedV1: record_accepted,
+        DeclarationReadyV1: partial(assess_declaration, rules),
+    }

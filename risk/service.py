@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import json
+
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from messaging.consumer import HandlerContext
-from risk.db import Observation
+from risk.db import Observation, RiskAssessment
+from risk.domain.rules import History, RuleSet, assess
 from schemas.envelope import utc_now
-from schemas.events import DocumentAcceptedV1
+from schemas.events import DeclarationReadyV1, DocumentAcceptedV1, RiskAssessedV1
 
 
 class NotFound(LookupError):
@@ -34,6 +38,52 @@ def record_accepted(ctx: HandlerContext, event: DocumentAcceptedV1) -> None:
             observed_at=utc_now(),
         )
     )
+
+
+def assess_declaration(rules: RuleSet, ctx: HandlerContext, event: DeclarationReadyV1) -> None:
+    """Score a declaration customs is ready to route, record it, and announce the route."""
+    declaration_id = str(event.declaration_id)
+    if ctx.session.get(RiskAssessment, declaration_id) is not None:
+        return
+    earlier = ctx.session.execute(
+        select(func.count())
+        .select_from(RiskAssessment)
+        .where(col(RiskAssessment.ebc_code) == event.ebc_code)
+    ).scalar_one()
+    result = assess(event, History(enterprise_declarations=earlier), rules)
+    ctx.session.add(
+        RiskAssessment(
+            declaration_id=declaration_id,
+            order_no=event.order_no,
+            ebc_code=event.ebc_code,
+            buyer_key=event.buyer_key,
+            score=result.score,
+            route=result.route,
+            reasons=json.dumps([r.model_dump() for r in result.reasons], ensure_ascii=False),
+            ruleset_version=rules.version,
+            assessed_at=utc_now(),
+        )
+    )
+    ctx.emit(
+        RiskAssessedV1(
+            declaration_id=event.declaration_id,
+            order_no=event.order_no,
+            score=result.score,
+            route=result.route,
+            reasons=result.reasons,
+            ruleset_version=rules.version,
+        ),
+        key=event.order_no,
+    )
+
+
+def assessment(engine: Engine, declaration_id: str) -> RiskAssessment:
+    """Risk's assessment of one declaration."""
+    with Session(engine) as session:
+        found = session.get(RiskAssessment, declaration_id)
+        if found is None:
+            raise NotFound(f"risk has not assessed declaration {declaration_id}")
+        return found
 
 
 def observation(engine: Engine, document_id: str) -> Observation:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,3 +15,5 @@ class RiskSettings(BaseSettings):
 
     database_url: str = "sqlite:///data/risk.db"
     worker_health_port: int = 0
+    # Share of declarations inspected at random whatever their score (unbiased outcomes).
+    random_inspection_rate: Decimal = Field(default=Decimal("0.02"), ge=0, le=1)

@@ -4,30 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from customs import service
+from customs import certificates, clearance_service, service
+from customs.ceb.signature import SM2_SM3
+from customs.ceb.writer import Sender, write_message
+from customs.db import BuyerQuota
 from customs.db import runtime as customs_runtime
+from customs.domain.clearance import Action
+from customs.handlers import TOPICS as CUSTOMS_TOPICS
 from customs.handlers import handlers
+from customs.quota_store import to_units
 from messaging.worker import Worker, WorkerSpec
 from risk.db import Observation
 from risk.db import runtime as risk_runtime
-from risk.handlers import HANDLERS as RISK_HANDLERS
-from schemas.topics import CUSTOMS_EVENTS, CUSTOMS_INBOUND
-from tests.support import sample, unsigned, wait_for
+from risk.domain.rules import RuleSet
+from risk.handlers import handlers as risk_handlers
+from schemas.topics import CUSTOMS_EVENTS
+from tests.customs import builders
+from tests.support import Identity, sample, unsigned, wait_for
 
 
 @contextmanager
 def workers(broker, customs, risk_engine) -> Iterator[tuple[Worker, Worker]]:
     customs_worker = Worker(
-        WorkerSpec(
-            "customs", customs.engine, customs_runtime, (CUSTOMS_INBOUND,), handlers(customs)
-        ),
+        WorkerSpec("customs", customs.engine, customs_runtime, CUSTOMS_TOPICS, handlers(customs)),
         broker.settings,
     )
     risk = Worker(
-        WorkerSpec("risk", risk_engine, risk_runtime, (CUSTOMS_EVENTS,), RISK_HANDLERS),
+        WorkerSpec(
+            "risk",
+            risk_engine,
+            risk_runtime,
+            (CUSTOMS_EVENTS,),
+            risk_handlers(RuleSet(random_inspection_rate=Decimal(0))),
+        ),
         broker.settings,
     )
     for worker in (customs_worker, risk):
@@ -95,3 +109,119 @@ def _single_order(message: bytes) -> bytes:
     for extra in root.findall(f"{{{CEB_NS}}}Order")[1:]:
         root.remove(extra)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+# --- complete import declarations ---------------------------------------------------------
+
+MESSAGE_TYPES = {
+    "order": "CEB311Message",
+    "payment": "CEB411Message",
+    "waybill": "CEB511Message",
+    "inventory": "CEB621Message",
+}
+SENDERS = {
+    "order": "ebpCode",
+    "payment": "payCode",
+    "waybill": "logisticsCode",
+    "inventory": "agentCode",
+}
+
+
+def submit_set(customs, declaration, *, order=("inventory", "waybill", "payment", "order")):
+    """Submit the four documents, each from its own enterprise, in the given order; the
+    inventory signed (SM2) by its declarant, whose certificate is registered first."""
+    identity = Identity.make(SM2_SM3)
+    agent = declaration.inventory.head["agentCode"]
+    certificates.register(
+        customs, enterprise_code=agent, certificate=identity.pem, algorithms=[SM2_SM3]
+    )
+    references = {}
+    for role in order:
+        doc = getattr(declaration, role)
+        body = write_message(
+            MESSAGE_TYPES[role], [(doc.head, doc.lines)], Sender(doc.head[SENDERS[role]], role)
+        )
+        if role == "inventory":
+            body = identity.sign(body)
+        references[role] = (
+            service.submit_message(customs, body, correlation_id=f"set-{role}")
+            .documents[0]
+            .reference
+        )
+    return references
+
+
+def _declaration(customs, order_no: str):
+    found = clearance_service.find_declarations(customs, order_no=order_no)
+    return clearance_service.declaration_view(customs, found[0]["id"]) if found else None
+
+
+def _settled(customs, order_no: str, *states: int):
+    view = _declaration(customs, order_no)
+    return view if view and view["status"] in states else None
+
+
+def test_a_complete_declaration_arriving_in_any_order_is_matched_taxed_routed_and_released(
+    broker, customs, risk_engine
+):
+    declaration = builders.declaration_set()
+    with workers(broker, customs, risk_engine):
+        refs = submit_set(customs, declaration)
+        view = wait_for(lambda: _settled(customs, builders.ORDER_NO, 800), timeout_s=15)
+    inventory = service.receipt_view(customs, refs["inventory"])
+    assert [h["returnStatus"] for h in inventory.history] == [2, 120, 399, 800]
+    assert view["tax"]["totalTax"] == "19.11"  # §c.3: 9.1% of 210.00
+    assert view["route"] == "release"
+    assert [r["code"] for r in view["risk"]["reasons"]] == ["new-enterprise"]
+    assert view["mismatches"] == []
+    assert view["documents"]["order"]["head"]["buyerIdNumber"] == "330***********123X"
+    assert [d["actor"] for d in view["decisions"]] == ["risk"]
+
+
+def test_documents_that_do_not_match_reject_the_inventory_with_the_field_level_difference(
+    broker, customs, risk_engine
+):
+    declaration = builders.declaration_set(payment={"amountPaid": "224.00"})
+    with workers(broker, customs, risk_engine):
+        refs = submit_set(customs, declaration, order=("order", "payment", "inventory", "waybill"))
+        view = wait_for(lambda: _settled(customs, builders.ORDER_NO, 100), timeout_s=15)
+    (x4,) = [m for m in view["mismatches"] if m["rule"] == "X4"]
+    assert (x4["left_value"], x4["right_value"]) == ("224.11", "224.00")
+    receipt = service.receipt_view(customs, refs["inventory"])
+    assert receipt.return_status == 100
+    assert "X4" in receipt.return_info
+
+
+def test_a_buyer_over_the_annual_quota_gets_621018(broker, customs, risk_engine):
+    declaration = builders.declaration_set()
+    buyer = customs.vault.buyer_key("1", builders.BUYER_ID)
+    with Session(customs.engine) as session, session.begin():
+        session.add(BuyerQuota(buyer_key=buyer, year=2024, used_units=to_units(Decimal("25900"))))
+    with workers(broker, customs, risk_engine):
+        refs = submit_set(customs, declaration)
+        wait_for(lambda: _settled(customs, builders.ORDER_NO, -621018), timeout_s=15)
+    assert service.receipt_view(customs, refs["inventory"]).return_status == -621018
+
+
+def test_a_flagged_declaration_waits_in_review_until_an_officer_releases_it(
+    broker, customs, risk_engine
+):
+    # high value (30) + a first-time enterprise (25) = 55: manual review
+    declaration = builders.declaration_set(items=[{"qty": "1", "price": "4500.00"}])
+    with workers(broker, customs, risk_engine):
+        refs = submit_set(customs, declaration)
+        view = wait_for(lambda: _settled(customs, builders.ORDER_NO, 300), timeout_s=15)
+        assert {r["code"] for r in view["risk"]["reasons"]} == {"high-value", "new-enterprise"}
+        codes = clearance_service.decide(
+            customs,
+            view["id"],
+            clearance_service.OfficerDecision(
+                action=Action.RELEASE, officer="officer-7", reason="invoice checked"
+            ),
+            correlation_id="officer-req-1",
+        )
+    assert codes == (399, 800)
+    history = service.receipt_view(customs, refs["inventory"]).history
+    assert [h["returnStatus"] for h in history] == [2, 120, 300, 399, 800]
+    decisions = _declaration(customs, builders.ORDER_NO)["decisions"]
+    assert [(d["actor"], d["to"]) for d in decisions] == [("risk", 300), ("officer-7", 800)]

@@ -8,7 +8,7 @@ import pytest
 
 from customs.domain.declarations import decide
 from customs.domain.personal import mask, shown
-from customs.service import return_time
+from customs.timefmt import return_time
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,338 @@
+"""Import declarations: joining order, payment, waybill and inventory, then matching, taxing,
+taking the buyer's quota, and handing the declaration to risk for its route."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from customs import quota_store
+from customs.context import Customs
+from customs.db import Declaration, Document, Receipt
+from customs.domain import clearance
+from customs.domain.matching import Doc, MatchFacts, MatchSettings, match_declaration
+from customs.domain.quota import OVER_ANNUAL_LIMIT, quota_year
+from customs.domain.tariff import UnknownHsCode
+from customs.domain.tax import HeadAmounts, TaxLine, TaxRefusal, assess_tax
+from customs.timefmt import return_time
+from messaging.consumer import HandlerContext
+from schemas.envelope import utc_now
+from schemas.events import ClearanceChangedV1, DeclarationReadyV1, DeclaredLine
+
+ROLES = {
+    "CEB311Message": "order",
+    "CEB411Message": "payment",
+    "CEB511Message": "waybill",
+    "CEB621Message": "inventory",
+}
+_LIMIT_RULES = frozenset({"X11", "X12"})
+_MATCH_CODE = {"CEB311": "CEB311Message", "CEB411": "CEB411Message", "CEB511": "CEB511Message"}
+
+
+def _head(customs: Customs, document: Document) -> dict[str, str]:
+    return customs.vault.join(json.loads(document.head), document.personal)
+
+
+def _doc(customs: Customs, document: Document) -> Doc:
+    return Doc(head=_head(customs, document), lines=tuple(json.loads(document.lines)))
+
+
+def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
+    """File an accepted document into its declaration; assess the declaration once complete."""
+    role = ROLES.get(document.message_type)
+    if role is None:
+        return
+    session = ctx.session
+    head = json.loads(document.head)
+    now = utc_now()
+    if role == "waybill":
+        declarations = list(
+            session.execute(
+                select(Declaration).where(col(Declaration.order_no) == head["orderNo"])
+            ).scalars()
+        )
+    else:
+        declaration = session.execute(
+            select(Declaration).where(
+                col(Declaration.ebp_code) == head["ebpCode"],
+                col(Declaration.order_no) == head["orderNo"],
+            )
+        ).scalar_one_or_none()
+        if declaration is None:
+            declaration = Declaration(
+                id=str(uuid.uuid4()),
+                ebp_code=head["ebpCode"],
+                order_no=head["orderNo"],
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(declaration)
+        declarations = [declaration]
+    for declaration in declarations:
+        setattr(declaration, f"{role}_document_id", document.id)
+        if role == "inventory":
+            declaration.status = clearance.ACCEPTED
+            declaration.buyer_key = document.buyer_key
+        if declaration.waybill_document_id is None:
+            declaration.waybill_document_id = _accepted_waybill(session, declaration.order_no)
+        declaration.updated_at = now
+        session.flush()
+        if _complete(declaration) and declaration.status == clearance.ACCEPTED:
+            assess(customs, ctx, declaration)
+
+
+def _accepted_waybill(session: Session, order_no: str) -> str | None:
+    return session.execute(
+        select(col(Document.id))
+        .where(
+            col(Document.message_type) == "CEB511Message",
+            col(Document.business_key) == order_no,
+            col(Document.return_status) == clearance.ACCEPTED,
+        )
+        .order_by(col(Document.created_at).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _complete(declaration: Declaration) -> bool:
+    return None not in (
+        declaration.order_document_id,
+        declaration.payment_document_id,
+        declaration.waybill_document_id,
+        declaration.inventory_document_id,
+    )
+
+
+def _decimal(text: str | None) -> Decimal:
+    try:
+        return Decimal(text or "0")
+    except InvalidOperation:
+        return Decimal("0")
+
+
+def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> None:
+    """Match the four documents, tax the declaration and take the buyer's quota, or reject it."""
+    session = ctx.session
+    docs = {
+        role: session.get(Document, getattr(declaration, f"{role}_document_id"))
+        for role in ("order", "payment", "waybill", "inventory")
+    }
+    loaded = {role: _doc(customs, d) for role, d in docs.items() if d is not None}
+    order, payment, waybill, inventory = (
+        loaded[r] for r in ("order", "payment", "waybill", "inventory")
+    )
+    year = quota_year_of(inventory.head)
+    used = (
+        quota_store.used(session, buyer_key=declaration.buyer_key, year=year)
+        if declaration.buyer_key
+        else Decimal("0")
+    )
+    result = match_declaration(
+        order,
+        payment,
+        waybill,
+        inventory,
+        settings=MatchSettings(
+            single_limit=customs.tax_settings.single_transaction_limit,
+            annual_limit=customs.tax_settings.annual_limit,
+            discount_deductible=customs.tax_settings.discount_lowers_dutiable_value,
+        ),
+        facts=MatchFacts(
+            found={"CEB311": 1, "CEB411": 1, "CEB511": 1},
+            counterpart_status={
+                code: docs[ROLES[message]].return_status  # type: ignore[union-attr]
+                for code, message in _MATCH_CODE.items()
+            },
+            annual_used=used,
+        ),
+    )
+    declaration.mismatches = json.dumps([asdict(m) for m in result.mismatches], ensure_ascii=False)
+    # The limits (X11, X12) are answered by the tax assessment below with their own codes.
+    blocking = [
+        m for m in result.mismatches if m.severity == "error" and m.rule not in _LIMIT_RULES
+    ]
+    if blocking:
+        reasons = "; ".join(f"{m.rule} {m.message}" for m in blocking)
+        issue(
+            session,
+            ctx.emit,
+            declaration,
+            inventory=docs["inventory"],
+            code=clearance.REJECTED,
+            info=f"三单对碰不一致 / the four documents do not match: {reasons}",
+        )
+        return
+    try:
+        lines = [
+            TaxLine(
+                gnum=int(line["gnum"]),
+                gcode=line["gcode"],
+                item_name=line.get("gname", ""),
+                qty=_decimal(line.get("qty")),
+                unit_price=_decimal(line.get("price")),
+                total_price=_decimal(line.get("totalPrice")),
+                indivisible=len(inventory.lines) == 1 and _decimal(line.get("qty")) == 1,
+            )
+            for line in inventory.lines
+        ]
+        tax = assess_tax(
+            lines,
+            HeadAmounts(
+                freight=_decimal(inventory.head.get("freight")),
+                insured_fee=_decimal(inventory.head.get("insuredFee")),
+                discount=_decimal(order.head.get("discount")),
+            ),
+            tariff=customs.tariff,
+            year=year,
+            used_this_year=used,
+            settings=customs.tax_settings,
+        )
+    except (UnknownHsCode, ValueError) as exc:
+        issue(
+            session,
+            ctx.emit,
+            declaration,
+            inventory=docs["inventory"],
+            code=clearance.REJECTED,
+            info=f"商品编码或数量有误 / the goods cannot be taxed: {exc}",
+        )
+        return
+    if isinstance(tax, TaxRefusal):
+        issue(
+            session,
+            ctx.emit,
+            declaration,
+            inventory=docs["inventory"],
+            code=tax.return_status,
+            info=tax.message,
+        )
+        return
+    taken = declaration.buyer_key is not None and quota_store.consume(
+        session,
+        declaration_id=declaration.id,
+        buyer_key=declaration.buyer_key,
+        year=year,
+        amount=tax.quota_amount,
+        annual_limit=customs.tax_settings.annual_limit,
+    )
+    if not taken:
+        issue(
+            session,
+            ctx.emit,
+            declaration,
+            inventory=docs["inventory"],
+            code=OVER_ANNUAL_LIMIT,
+            info="超过年度限额 / the buyer's used quota plus this purchase exceeds the annual "
+            "limit (-621018)",
+        )
+        return
+    declaration.tax = json.dumps(
+        {
+            "regime": tax.regime.value,
+            "dutiableValue": str(tax.dutiable_value),
+            "duty": str(tax.duty),
+            "vat": str(tax.vat),
+            "consumptionTax": str(tax.consumption_tax),
+            "totalTax": str(tax.total_tax),
+            "lines": [
+                {"gnum": t.gnum, "dutiableValue": str(t.dutiable_value), "total": str(t.total)}
+                for t in tax.lines
+            ],
+        }
+    )
+    ctx.emit(
+        DeclarationReadyV1(
+            declaration_id=uuid.UUID(declaration.id),
+            order_no=declaration.order_no,
+            ebp_code=declaration.ebp_code,
+            ebc_code=inventory.head["ebcCode"],
+            logistics_code=inventory.head["logisticsCode"],
+            trade_mode=inventory.head["tradeMode"],
+            buyer_key=declaration.buyer_key or "unknown",
+            goods_value=_decimal(order.head.get("goodsValue")),
+            dutiable_value=tax.dutiable_value,
+            tax_total=tax.total_tax,
+            buyer_used_this_year=used + tax.quota_amount,
+            lines=tuple(
+                DeclaredLine(
+                    gnum=line.gnum,
+                    gcode=line.gcode,
+                    item_name=line.item_name,
+                    qty=line.qty,
+                    unit_price=line.unit_price,
+                    total_price=line.total_price,
+                    country=raw.get("country", "000"),
+                )
+                for line, raw in zip(lines, inventory.lines, strict=True)
+            ),
+        ),
+        key=declaration.order_no,
+    )
+
+
+def quota_year_of(inventory_head: Mapping[str, str]) -> int:
+    """The calendar year a declaration counts in: its declTime (a China date), else appTime."""
+    for name in ("declTime", "appTime"):
+        value = inventory_head.get(name, "")
+        if len(value) >= 4 and value[:4].isdigit():
+            return int(value[:4])
+    return quota_year(utc_now())
+
+
+class Emit(Protocol):
+    """Publishes an event once the current transaction commits (a HandlerContext, or the API's)."""
+
+    def __call__(self, event: BaseModel, *, key: str) -> None: ...
+
+
+def issue(
+    session: Session,
+    emit: Emit,
+    declaration: Declaration,
+    *,
+    inventory: Document | None,
+    code: int,
+    info: str,
+) -> None:
+    """Issue one inventory receipt (CEB622) and announce the clearance change."""
+    assert inventory is not None
+    now = utc_now()
+    info = info[:1000]
+    declaration.status = code
+    declaration.updated_at = now
+    inventory.return_status = code
+    inventory.updated_at = now
+    session.add(
+        Receipt(
+            document_id=inventory.id,
+            return_status=code,
+            return_info=info,
+            return_time=return_time(now),
+            created_at=now,
+        )
+    )
+    emit(
+        ClearanceChangedV1(
+            declaration_id=uuid.UUID(declaration.id),
+            document_id=uuid.UUID(inventory.id),
+            order_no=declaration.order_no,
+            return_status=code,
+            return_info=info,
+            parties=_parties(inventory),
+        ),
+        key=declaration.order_no,
+    )
+
+
+def _parties(document: Document) -> dict[str, Any]:
+    head = json.loads(document.head)
+    return {k: head[k] for k in ("ebpCode", "ebcCode", "agentCode", "logisticsCode") if head.get(k)}

@@ -1,0 +1,258 @@
+"""Clearance decisions on import declarations: the risk route and the officers' actions.
+
+Every decision is a transition of the inventory's state machine (`customs.domain.clearance`),
+recorded with who took it, when and why, and issued as receipts and events.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from customs import quota_store
+from customs.assembly import issue
+from customs.context import Customs
+from customs.db import Decision, Declaration, Document, Receipt, runtime
+from customs.domain.clearance import Action, TransitionRefused, transition
+from customs.domain.personal import shown
+from messaging.consumer import HandlerContext
+from messaging.outbox import stage
+from schemas.envelope import Envelope, utc_now
+from schemas.events import RiskAssessedV1
+
+PRODUCER = "customs"
+_ROUTES = {
+    "release": Action.ROUTE_RELEASE,
+    "review": Action.ROUTE_REVIEW,
+    "inspect": Action.ROUTE_INSPECT,
+}
+_TEXT = {
+    300: "转人工审核 / sent to manual review",
+    399: "海关审结 / review concluded",
+    500: "查验 / selected for inspection",
+    501: "扣留移送通关 / detained, transferred to clearance",
+    502: "扣留移送缉私 / detained, transferred to anti-smuggling",
+    503: "扣留移送法规 / detained, transferred to legal",
+    599: "其他扣留 / detained",
+    700: "退运 / to be returned abroad",
+    800: "放行 / released",
+    899: "结关 / closed",
+    100: "海关退单 / rejected by customs",
+}
+# Decisions after which the purchase does not go through: the buyer's quota is given back.
+_RESTORES_QUOTA = frozenset({Action.REJECT, Action.RETURN_ABROAD})
+
+
+class DeclarationNotFound(LookupError):
+    """No such declaration."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerDecision:
+    """An officer's action on a declaration, with the reason the audit keeps."""
+
+    action: Action
+    officer: str
+    reason: str
+    detention_code: int | None = None
+    findings: str | None = None
+
+
+def _apply(
+    session: Session,
+    emit: Any,
+    declaration: Declaration,
+    action: Action,
+    *,
+    actor: str,
+    reason: str,
+    detention_code: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> tuple[int, ...]:
+    current = declaration.status if declaration.status is not None else 0
+    step = transition(current, action, detention_code=detention_code)
+    inventory = session.get(Document, declaration.inventory_document_id)
+    for code in step.codes:
+        issue(
+            session,
+            emit,
+            declaration,
+            inventory=inventory,
+            code=code,
+            info=f"{_TEXT.get(code, str(code))}: {reason}",
+        )
+    session.add(
+        Decision(
+            declaration_id=declaration.id,
+            action=action.value,
+            actor=actor,
+            reason=reason[:1000],
+            detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+            from_status=current,
+            to_status=step.state,
+            decided_at=utc_now(),
+        )
+    )
+    if action in _RESTORES_QUOTA:
+        quota_store.restore(session, declaration_id=declaration.id)
+    return step.codes
+
+
+def apply_route(customs: Customs, ctx: HandlerContext, event: RiskAssessedV1) -> None:
+    """Move a declaration along the route risk chose (stale or repeated routes change nothing)."""
+    declaration = ctx.session.get(Declaration, str(event.declaration_id))
+    if declaration is None:
+        raise DeclarationNotFound(f"no declaration {event.declaration_id}")
+    action = _ROUTES[event.route]
+    try:
+        _apply(
+            ctx.session,
+            ctx.emit,
+            declaration,
+            action,
+            actor="risk",
+            reason=f"score {event.score}: "
+            + (", ".join(r.code for r in event.reasons) or "no risk indicator"),
+            detail=event.model_dump(mode="json"),
+        )
+    except TransitionRefused:
+        return  # the declaration moved on (rejected, decided by an officer): the route is stale
+    declaration.route = event.route
+    declaration.risk = event.model_dump_json()
+
+
+class _Staged:
+    """Collects events raised by an API use case; they go to the outbox in its transaction."""
+
+    def __init__(self, correlation_id: str) -> None:
+        self.correlation_id = correlation_id
+        self.envelopes: list[Envelope[Any]] = []
+
+    def __call__(self, event: BaseModel, *, key: str) -> None:
+        self.envelopes.append(
+            Envelope[Any](
+                producer=PRODUCER,
+                correlation_id=self.correlation_id,
+                causation_id=self.correlation_id,
+                key=key,
+                payload=event,
+            )
+        )
+
+
+def decide(
+    customs: Customs, declaration_id: str, decision: OfficerDecision, *, correlation_id: str
+) -> tuple[int, ...]:
+    """An officer's decision: release, inspect, detain, return, reject or close; audited."""
+    staged = _Staged(correlation_id)
+    with Session(customs.engine) as session, session.begin():
+        declaration = session.get(Declaration, declaration_id, with_for_update=True)
+        if declaration is None:
+            raise DeclarationNotFound(f"no declaration {declaration_id}")
+        codes = _apply(
+            session,
+            staged,
+            declaration,
+            decision.action,
+            actor=decision.officer,
+            reason=decision.reason,
+            detention_code=decision.detention_code,
+            detail={"findings": decision.findings} if decision.findings else None,
+        )
+        session.flush()
+        stage(session, runtime, staged.envelopes)
+    return codes
+
+
+def declaration_view(customs: Customs, declaration_id: str) -> dict[str, Any]:
+    """A declaration as an officer reviews it: its documents (personal data masked), the match
+    differences, the tax, the risk reasons, the receipts and the decisions taken."""
+    with Session(customs.engine) as session:
+        declaration = session.get(Declaration, declaration_id)
+        if declaration is None:
+            raise DeclarationNotFound(f"no declaration {declaration_id}")
+        documents: dict[str, Any] = {}
+        timeline: list[dict[str, Any]] = []
+        for role in ("order", "payment", "waybill", "inventory"):
+            document = session.get(Document, getattr(declaration, f"{role}_document_id"))
+            if document is None:
+                documents[role] = None
+                continue
+            head = customs.vault.join(json.loads(document.head), document.personal)
+            documents[role] = {
+                "reference": document.id,
+                "messageType": document.message_type,
+                "returnStatus": document.return_status,
+                "head": {k: shown(k, v) for k, v in head.items()},
+                "lines": json.loads(document.lines),
+            }
+            for receipt in session.execute(
+                select(Receipt)
+                .where(col(Receipt.document_id) == document.id)
+                .order_by(col(Receipt.id))
+            ).scalars():
+                timeline.append(
+                    {
+                        "document": role,
+                        "returnStatus": receipt.return_status,
+                        "returnTime": receipt.return_time,
+                        "returnInfo": receipt.return_info,
+                    }
+                )
+        decisions = [
+            {
+                "action": d.action,
+                "actor": d.actor,
+                "reason": d.reason,
+                "from": d.from_status,
+                "to": d.to_status,
+                "at": d.decided_at.isoformat(),
+            }
+            for d in session.execute(
+                select(Decision)
+                .where(col(Decision.declaration_id) == declaration_id)
+                .order_by(col(Decision.id))
+            ).scalars()
+        ]
+    return {
+        "id": declaration.id,
+        "orderNo": declaration.order_no,
+        "ebpCode": declaration.ebp_code,
+        "status": declaration.status,
+        "route": declaration.route,
+        "risk": json.loads(declaration.risk) if declaration.risk else None,
+        "mismatches": json.loads(declaration.mismatches) if declaration.mismatches else [],
+        "tax": json.loads(declaration.tax) if declaration.tax else None,
+        "documents": documents,
+        "timeline": sorted(timeline, key=lambda r: r["returnTime"]),
+        "decisions": decisions,
+    }
+
+
+def find_declarations(
+    customs: Customs, *, status: int | None = None, order_no: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Declarations by status (e.g. 300, the review queue) or order number, newest first."""
+    query = select(Declaration).order_by(col(Declaration.updated_at).desc()).limit(limit)
+    if status is not None:
+        query = query.where(col(Declaration.status) == status)
+    if order_no is not None:
+        query = query.where(col(Declaration.order_no) == order_no)
+    with Session(customs.engine) as session:
+        return [
+            {
+                "id": d.id,
+                "orderNo": d.order_no,
+                "ebpCode": d.ebp_code,
+                "status": d.status,
+                "route": d.route,
+                "updatedAt": d.updated_at.isoformat(),
+            }
+            for d in session.execute(query).scalars()
+        ]

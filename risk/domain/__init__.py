@@ -1,0 +1,1 @@
+"""Pure risk rules: no web framework, database, broker, clock or I/O."""
