@@ -90,6 +90,21 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
             assess(customs, ctx, declaration)
 
 
+def locked_by_inventory(session: Session, document: Document) -> bool:
+    """Whether an order is carried by an inventory customs holds (it can then not change)."""
+    if document.message_type != "CEB311Message":
+        return False
+    declaration = session.execute(
+        select(Declaration).where(col(Declaration.order_document_id) == document.id)
+    ).scalar_one_or_none()
+    return (
+        declaration is not None
+        and declaration.inventory_document_id is not None
+        and declaration.status not in (None, clearance.REJECTED)
+        and (declaration.status or 0) >= 0
+    )
+
+
 def _accepted_waybill(session: Session, order_no: str) -> str | None:
     return session.execute(
         select(col(Document.id))

@@ -76,6 +76,8 @@ def _apply(
     detail: dict[str, Any] | None = None,
 ) -> tuple[int, ...]:
     current = declaration.status if declaration.status is not None else 0
+    if declaration.cancelled:
+        raise TransitionRefused(current, action, frozenset(), why="the inventory was cancelled")
     step = transition(current, action, detention_code=detention_code)
     inventory = session.get(Document, declaration.inventory_document_id)
     for code in step.codes:

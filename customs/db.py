@@ -34,6 +34,7 @@ class Document(CustomsTable, table=True):
     """One business document (an order, a waybill...) of a submission, with its return status."""
 
     __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("invt_no", name="uq_document_invt_no"),)
 
     id: str = Field(primary_key=True, max_length=36)
     submission_id: str = Field(foreign_key="submission.id", index=True, max_length=36)
@@ -44,6 +45,7 @@ class Document(CustomsTable, table=True):
     guid: str = Field(max_length=36)
     app_type: str = Field(max_length=1)
     pre_no: str | None = Field(default=None, max_length=18)
+    invt_no: str | None = Field(default=None, max_length=20)
     head: str = Field(sa_column=Column(Text, nullable=False))
     # Personal fields of the head, encrypted (customs.vault); never stored in clear.
     personal: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -111,6 +113,8 @@ class Declaration(CustomsTable, table=True):
     mismatches: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     tax: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     route: str | None = Field(default=None, max_length=10)
+    cancelled: bool = False
+    returned: bool = False
     risk: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -139,7 +143,9 @@ class QuotaUse(CustomsTable, table=True):
     buyer_key: str = Field(max_length=64)
     year: int
     amount_units: int = Field(sa_column=Column(BigInteger, nullable=False))
-    restored: bool = False
+    restored_units: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
 class Decision(CustomsTable, table=True):
@@ -174,6 +180,15 @@ class Certificate(CustomsTable, table=True):
     revoked_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+
+
+class Counter(CustomsTable, table=True):
+    """Numbers customs hands out in sequence (inventory numbers per district and year)."""
+
+    __tablename__ = "counter"
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 metadata = CustomsTable.metadata

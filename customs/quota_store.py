@@ -76,21 +76,26 @@ def consume(
             buyer_key=buyer_key,
             year=year,
             amount_units=units,
-            restored=False,
+            restored_units=0,
         )
     )
     return True
 
 
-def restore(session: Session, *, declaration_id: str) -> Decimal:
-    """Give back what a declaration took (on cancellation or return); once only."""
+def restore(session: Session, *, declaration_id: str, amount: Decimal | None = None) -> Decimal:
+    """Give back what a declaration took, all of it (cancellation, rejection) or `amount` of it
+    (a partial return); never more than it took in total."""
     use = session.get(QuotaUse, declaration_id, with_for_update=True)
-    if use is None or use.restored:
+    if use is None:
+        return Decimal("0.00000")
+    left = use.amount_units - use.restored_units
+    units = left if amount is None else min(left, to_units(amount.quantize(UNIT)))
+    if units <= 0:
         return Decimal("0.00000")
     session.execute(
         update(BuyerQuota)
         .where(col(BuyerQuota.buyer_key) == use.buyer_key, col(BuyerQuota.year) == use.year)
-        .values(used_units=col(BuyerQuota.used_units) - use.amount_units)
+        .values(used_units=col(BuyerQuota.used_units) - units)
     )
-    use.restored = True
-    return from_units(use.amount_units)
+    use.restored_units += units
+    return from_units(units)

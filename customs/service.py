@@ -12,7 +12,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from customs.assembly import attach
+from customs import requests
+from customs.assembly import attach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.parsing import parse_untrusted
 from customs.ceb.receipts import receipt_keys, render_receipt
@@ -20,8 +21,10 @@ from customs.ceb.schema import validate_against_xsd
 from customs.certificates import check_signature
 from customs.context import Customs
 from customs.db import DeclaredKey, Document, DocumentParty, Receipt, Submission, runtime
-from customs.domain.declarations import decide
+from customs.domain.clearance import accepted_code
+from customs.domain.declarations import Decision, decide
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
+from customs.numbering import inventory_number
 from customs.timefmt import pre_entry_number, return_time
 from customs.validation import check_formats
 from messaging.consumer import HandlerContext
@@ -174,6 +177,32 @@ def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> Sub
     )
 
 
+_REQUESTS = {"CEB623Message": requests.cancel, "CEB625Message": requests.return_goods}
+
+
+def _take_effect(
+    customs: Customs, session: Session, document: Document, decision: Decision
+) -> Decision:
+    """What an accepted document does besides being stored: cancel or return against an
+    inventory (which may still refuse it), or give a new inventory its number."""
+    request = _REQUESTS.get(document.message_type)
+    if request is not None:
+        return request(customs, session, document)
+    if document.message_type == "CEB621Message" and document.invt_no is None:
+        head = json.loads(document.head)
+        document.invt_no = inventory_number(
+            session,
+            customs_code=head.get("customsCode", "0000"),
+            year=quota_year_of(head),
+            ie_flag="I",
+        )
+    return decision
+
+
+def _app_time(document: Document) -> str:
+    return str(json.loads(document.head).get("appTime", ""))
+
+
 def _goods_value(head: dict[str, str]) -> Decimal | None:
     for name in _VALUE_FIELDS:
         if name in head:
@@ -199,13 +228,19 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
             col(DeclaredKey.declared_key) == document.declared_key,
         )
     ).scalar_one_or_none()
+    previous = session.get(Document, existing.document_id) if existing is not None else None
     decision = decide(
         message_type=document.message_type,
         label=kind.label,
         app_type=document.app_type,
         declared=existing is not None,
         duplicate_code=kind.duplicate_code,
+        accepted_code=accepted_code(kind.receipt_message),
+        locked_by_inventory=previous is not None and locked_by_inventory(session, previous),
+        older_than_declared=previous is not None and _app_time(document) < _app_time(previous),
     )
+    if decision.accepted and not decision.unregister:
+        decision = _take_effect(customs, session, document, decision)
     now = utc_now()
     if decision.register:
         if existing is None:
@@ -244,6 +279,7 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
                 goods_value=_goods_value(head),
                 currency=head.get("currency"),
                 line_count=len(json.loads(document.lines)),
+                return_status=decision.return_status,
             ),
             key=document.business_key,
         )
@@ -291,6 +327,8 @@ def _receipt_values(kind: DocumentKind, document: Document) -> dict[str, str]:
     values = {name: head[name] for name in receipt_keys(kind) if name in head}
     if document.pre_no:
         values["preNo"] = document.pre_no
+    if document.invt_no and kind.message_type == "CEB621Message":
+        values["invtNo"] = document.invt_no
     return values
 
 

@@ -49,7 +49,9 @@ class DocumentAcceptedV1(_Event):
     )
     currency: str | None = Field(default=None, pattern=r"^\d{3}$")
     line_count: int = Field(ge=0, le=99)
-    return_status: Literal[120] = 120
+    return_status: Literal[120, 399] = Field(
+        default=120, description="120, or 399 where the receipt type has no 120 (export, CEB514)"
+    )
 
 
 class DocumentRejectedV1(_Event):

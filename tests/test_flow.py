@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from customs import certificates, clearance_service, service
+from customs import certificates, clearance_service, quota_store, service
 from customs.ceb.signature import SM2_SM3
 from customs.ceb.writer import Sender, write_message
 from customs.db import BuyerQuota
 from customs.db import runtime as customs_runtime
-from customs.domain.clearance import Action
+from customs.domain.clearance import Action, TransitionRefused
 from customs.handlers import TOPICS as CUSTOMS_TOPICS
 from customs.handlers import handlers
 from customs.quota_store import to_units
@@ -225,3 +226,87 @@ def test_a_flagged_declaration_waits_in_review_until_an_officer_releases_it(
     assert [h["returnStatus"] for h in history] == [2, 120, 300, 399, 800]
     decisions = _declaration(customs, builders.ORDER_NO)["decisions"]
     assert [(d["actor"], d["to"]) for d in decisions] == [("risk", 300), ("officer-7", 800)]
+
+
+def submit_request(customs, message_type: str, doc) -> str:
+    """A cancellation or return, signed by the declarant (registered first)."""
+    identity = Identity.make(SM2_SM3)
+    agent = doc.head["agentCode"]
+    certificates.register(
+        customs, enterprise_code=agent, certificate=identity.pem, algorithms=[SM2_SM3]
+    )
+    body = identity.sign(write_message(message_type, [(doc.head, doc.lines)], Sender(agent, "a")))
+    return service.submit_message(customs, body, correlation_id="request").documents[0].reference
+
+
+def _receipt(customs, reference: str, *codes: int):
+    view = service.receipt_view(customs, reference)
+    return view if view.return_status in codes else None
+
+
+def _quota_used(customs) -> Decimal:
+    with Session(customs.engine) as session:
+        return quota_store.used(
+            session, buyer_key=customs.vault.buyer_key("1", builders.BUYER_ID), year=2024
+        )
+
+
+def test_an_inventory_cancelled_before_release_gives_the_quota_back(broker, customs, risk_engine):
+    declaration = builders.declaration_set(items=[{"qty": "1", "price": "4500.00"}])
+    with workers(broker, customs, risk_engine):
+        refs = submit_set(customs, declaration)
+        wait_for(lambda: _settled(customs, builders.ORDER_NO, 300), timeout_s=15)
+        assert _quota_used(customs) == Decimal("4510.00000")
+        invt_no = service.receipt_view(customs, refs["inventory"]).keys["invtNo"]
+        assert invt_no.startswith("29912024I") and len(invt_no) == 18
+        request = submit_request(customs, "CEB623Message", builders.cancel(invtNo=invt_no))
+        receipt = wait_for(lambda: _receipt(customs, request, 399, 100, -623005), timeout_s=15)
+        assert receipt.return_status == 399, receipt.return_info
+        assert _quota_used(customs) == 0
+        view = _declaration(customs, builders.ORDER_NO)
+        with pytest.raises(TransitionRefused, match="cancelled"):
+            clearance_service.decide(
+                customs,
+                view["id"],
+                clearance_service.OfficerDecision(Action.RELEASE, "officer-7", "too late"),
+                correlation_id="x",
+            )
+
+
+def test_a_released_inventory_cannot_be_cancelled(broker, customs, risk_engine):
+    with workers(broker, customs, risk_engine):
+        refs = submit_set(customs, builders.declaration_set())
+        wait_for(lambda: _settled(customs, builders.ORDER_NO, 800), timeout_s=15)
+        invt_no = service.receipt_view(customs, refs["inventory"]).keys["invtNo"]
+        request = submit_request(customs, "CEB623Message", builders.cancel(invtNo=invt_no))
+        receipt = wait_for(lambda: _receipt(customs, request, 399, 100, -623005), timeout_s=15)
+    assert receipt.return_status == -623005
+    assert _quota_used(customs) == Decimal("210.00000")
+
+
+def test_returning_part_of_released_goods_gives_that_share_of_the_quota_back(
+    broker, customs, risk_engine
+):
+    with workers(broker, customs, risk_engine):
+        refs = submit_set(customs, builders.declaration_set())
+        wait_for(lambda: _settled(customs, builders.ORDER_NO, 800), timeout_s=15)
+        invt_no = service.receipt_view(customs, refs["inventory"]).keys["invtNo"]
+        one_can = [
+            {"gnum": "1", "gcode": "1901101000", "gname": "婴儿奶粉", "qty": "1", "unit": "122"}
+        ]
+        request = submit_request(
+            customs, "CEB625Message", builders.refund(invtNo=invt_no, lines=one_can)
+        )
+        receipt = wait_for(lambda: _receipt(customs, request, 399, 100, -625209), timeout_s=15)
+        assert receipt.return_status == 399, receipt.return_info
+        assert _quota_used(customs) == Decimal("105.00000")  # half the goods: half of 210.00
+        wrong_line = [
+            {"gnum": "7", "gcode": "1901101000", "gname": "奶瓶", "qty": "1", "unit": "122"}
+        ]
+        refused = submit_request(
+            customs,
+            "CEB625Message",
+            builders.refund(invtNo=invt_no, lines=wrong_line, copNo="R2", appTime="20240911100000"),
+        )
+        receipt = wait_for(lambda: _receipt(customs, refused, 399, 100, -625209), timeout_s=15)
+    assert receipt.return_status == -625209

@@ -60,7 +60,7 @@ KINDS: dict[str, DocumentKind] = {
         K("CEB623Message", "import", "InvtCancel", None, None,
           ("agentCode", "invtNo"), "orderNo", "InvtCancelReturn", _DUPLICATE, "cancellation"),
         K("CEB625Message", "import", "InvtRefund", "InvtRefundHead", "InvtRefundList",
-          ("agentCode", "invtNo"), "orderNo", "InvtRefundReturn", _DUPLICATE, "return"),
+          ("agentCode", "invtNo", "copNo"), "orderNo", "InvtRefundReturn", _DUPLICATE, "return"),
         K("CEB711Message", "import", "Delivery", "DeliveryHead", "DeliveryList",
           ("operatorCode", "billNo"), "billNo", "DeliveryReturn", _DUPLICATE,
           "warehouse entry"),

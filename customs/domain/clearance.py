@@ -17,32 +17,53 @@ DETENTION_CODES = frozenset({501, 502, 503, 599})
 RETURNED_ABROAD, RELEASED, CLOSED = 700, 800, 899
 
 # The codes each receipt type may carry (S1 XSD doc strings, dossier §1.6); negatives always.
+_IMPORT_DOCUMENT_CODES = frozenset({2, 3, 4, 100, 120, 399})
+_IMPORT_REQUEST_CODES = frozenset({1, 2, 3, 4, 100, 120, 399})
+OTHER_EXPORT_CODES = frozenset({1, 2, 3, 4, 100, 399})
 ALLOWED_CODES: dict[str, frozenset[int]] = {
-    "CEB312Message": frozenset({2, 3, 4, 100, 120, 399}),
-    "CEB412Message": frozenset({2, 3, 4, 100, 120, 399}),
-    "CEB512Message": frozenset({2, 3, 4, 100, 120, 399}),
+    **dict.fromkeys(("CEB312Message", "CEB412Message", "CEB512Message"), _IMPORT_DOCUMENT_CODES),
     "CEB514Message": frozenset({2, 3, 4, 100, 399}),
     "CEB622Message": frozenset(
         {1, 2, 3, 4, 100, 120, 300, 399, 800, 899, 500, 501, 502, 503, 599, 700}
     ),
-    "CEB624Message": frozenset({1, 2, 3, 4, 100, 120, 399}),
-    "CEB626Message": frozenset({1, 2, 3, 4, 100, 120, 399}),
-    "CEB712Message": frozenset({1, 2, 3, 4, 100, 120, 399}),
+    **dict.fromkeys(("CEB624Message", "CEB626Message", "CEB712Message"), _IMPORT_REQUEST_CODES),
     "CEB604Message": frozenset({1, 2, 3, 4, 100, 120, 300, 399, 800, 899}),
     "CEB214Message": frozenset({1, 2, 3, 4, 100, 120, 300, 500, 505, 600, 800}),
-}
-OTHER_EXPORT_CODES = frozenset({1, 2, 3, 4, 100, 120, 399})
+    **dict.fromkeys(
+        (
+            "CEB304Message", "CEB404Message", "CEB506Message", "CEB508Message", "CEB510Message",
+            "CEB606Message", "CEB608Message", "CEB702Message", "CEB216Message",
+        ),
+        OTHER_EXPORT_CODES,
+    ),
+}  # fmt: skip
+
+
+def allowed_codes(receipt_message: str) -> frozenset[int]:
+    """The non-negative codes a receipt type may carry (e.g. "CEB622Message" or "CEB622")."""
+    name = receipt_message if receipt_message.endswith("Message") else receipt_message + "Message"
+    if name not in ALLOWED_CODES:
+        raise ValueError(f"unknown receipt type {receipt_message}")
+    return ALLOWED_CODES[name]
+
+
+def accepted_code(receipt_message: str) -> int:
+    """The code that says a document is taken in: 120 where its receipt has it, else 399."""
+    return ACCEPTED if ACCEPTED in allowed_codes(receipt_message) else CONCLUDED
+
 
 FINAL = frozenset({REJECTED, RETURNED_ABROAD, CLOSED})
-# Before release: the states in which an inventory may still be cancelled (CEB623, X15).
-CANCELLABLE = frozenset({DECLARING, ACCEPTED, REVIEW, CONCLUDED})
+# Before release on the normal path 1/2 -> 3 -> 120 -> (300) -> 399 -> 800: the states in which
+# an inventory may still be cancelled (CEB623, X15, inferred from -623005). Detention (500-599)
+# and re-shipment (700) are not cancellable.
+CANCELLABLE = frozenset({1, DECLARING, 3, ACCEPTED, REVIEW, CONCLUDED})
 # After release: the states in which goods may be returned (CEB625, X14).
 RETURNABLE = frozenset({RELEASED, CLOSED})
 
 
 def allowed_on(receipt_message: str, code: int) -> bool:
     """Whether a receipt message type may carry a return code."""
-    return code < 0 or code in ALLOWED_CODES.get(receipt_message, OTHER_EXPORT_CODES)
+    return code < 0 or code in allowed_codes(receipt_message)
 
 
 class Action(StrEnum):
@@ -62,14 +83,14 @@ class Action(StrEnum):
 class TransitionRefused(Exception):
     """The action is not allowed in the inventory's current state."""
 
-    def __init__(self, current: int, action: Action, allowed: frozenset[int]) -> None:
+    def __init__(
+        self, current: int, action: Action, allowed: frozenset[int], *, why: str | None = None
+    ) -> None:
         self.current = current
         self.action = action
         self.allowed = allowed
-        super().__init__(
-            f"{action.value} is not allowed in state {current}; "
-            f"allowed from {', '.join(str(c) for c in sorted(allowed))}"
-        )
+        reason = why or f"allowed from {', '.join(str(c) for c in sorted(allowed))}"
+        super().__init__(f"{action.value} is not allowed in state {current}: {reason}")
 
 
 @dataclass(frozen=True, slots=True)

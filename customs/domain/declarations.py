@@ -12,6 +12,8 @@ NOT_FOUND_CODES: dict[str, int] = {
     "CEB411Message": -401001,
 }
 GENERIC_NOT_FOUND = ReturnStatus.REJECTED
+ORDER_ON_INVENTORY = -301011  # an inventory was declared against this order: it cannot change
+STALE = -301014  # older than the version customs holds: ignored
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,18 +22,27 @@ class Decision:
 
     return_status: int
     return_info: str
+    accepted: bool = False
     register: bool = False
     unregister: bool = False
 
-    @property
-    def accepted(self) -> bool:
-        return self.return_status == ReturnStatus.ACCEPTED
-
 
 def decide(
-    *, message_type: str, label: str, app_type: str, declared: bool, duplicate_code: int
+    *,
+    message_type: str,
+    label: str,
+    app_type: str,
+    declared: bool,
+    duplicate_code: int,
+    accepted_code: int = ReturnStatus.ACCEPTED,
+    locked_by_inventory: bool = False,
+    older_than_declared: bool = False,
 ) -> Decision:
-    """Apply appType 1 (new), 2 (change), 3 (delete) against the documents already declared."""
+    """Apply appType 1 (new), 2 (change), 3 (delete) against the documents already declared.
+
+    `locked_by_inventory`: an order already carried by a declared inventory (-301011).
+    `older_than_declared`: its appTime is before the declared version's (stale, -301014).
+    """
     if app_type == "1":
         if declared:
             return Decision(
@@ -39,14 +50,23 @@ def decide(
                 f"重复申报 / a {label} with the same key is already declared ({duplicate_code})",
             )
         return Decision(
-            ReturnStatus.ACCEPTED,
+            accepted_code,
             "海关入库成功 / accepted into the customs database",
+            accepted=True,
             register=True,
         )
+    action = "change" if app_type == "2" else "delete"
     if not declared:
         code = NOT_FOUND_CODES.get(message_type, GENERIC_NOT_FOUND)
-        action = "change" if app_type == "2" else "delete"
         return Decision(code, f"单据不存在 / no declared {label} to {action} ({code})")
+    if older_than_declared:
+        return Decision(STALE, f"旧报文 / older than the declared {label}: ignored ({STALE})")
+    if locked_by_inventory:
+        return Decision(
+            ORDER_ON_INVENTORY,
+            f"已申报清单 / an inventory is declared against this {label}: it cannot "
+            f"{action} ({ORDER_ON_INVENTORY})",
+        )
     if app_type == "2":
-        return Decision(ReturnStatus.ACCEPTED, "变更成功 / change accepted", register=True)
-    return Decision(ReturnStatus.ACCEPTED, "删除成功 / deletion accepted", unregister=True)
+        return Decision(accepted_code, "变更成功 / change accepted", accepted=True, register=True)
+    return Decision(accepted_code, "删除成功 / deletion accepted", accepted=True, unregister=True)

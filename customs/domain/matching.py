@@ -36,6 +36,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from customs.domain.clearance import CANCELLABLE, RETURNABLE, allowed_codes
 from customs.domain.field_rules import (
     BONDED,
     actural_paid_expected,
@@ -783,11 +784,7 @@ def _section_2_2(order: Doc, waybill: Doc, inventory: Doc, facts: MatchFacts) ->
 
 # --- rules about other documents: X14, X15, X17-X20 -----------------------------------------
 
-RELEASED = frozenset({800, 899})
-# Before release (800) on the normal path 2 -> 3 -> 120 -> (300) -> 399 -> 800 (§1.6); the
-# dossier infers the rule from -623005. Detention (500-599) and re-shipment (700) are not
-# cancellable here.
-CANCELLABLE = frozenset({1, 2, 3, 120, 300, 399})
+RELEASED = RETURNABLE
 
 
 def _key_agreement(
@@ -992,20 +989,6 @@ def check_split_messages(heads: Sequence[Fields], *, message_type: str) -> tuple
 
 # Allowed returnStatus per receipt type (§1.6, S1); a negative code (processing error) is
 # allowed on every receipt.
-RECEIPT_CODES: dict[str, frozenset[int]] = {
-    **dict.fromkeys(("CEB312", "CEB412", "CEB512"), frozenset({2, 3, 4, 100, 120, 399})),
-    "CEB514": frozenset({2, 3, 4, 100, 399}),
-    "CEB622": frozenset({1, 2, 3, 4, 100, 120, 300, 399, 800, 899, 500, 501, 502, 503, 599, 700}),
-    **dict.fromkeys(("CEB624", "CEB626", "CEB712"), frozenset({1, 2, 3, 4, 100, 120, 399})),
-    "CEB604": frozenset({1, 2, 3, 4, 100, 120, 300, 399, 800, 899}),
-    "CEB214": frozenset({1, 2, 3, 4, 100, 120, 300, 500, 505, 600, 800}),
-    **dict.fromkeys(
-        ("CEB304", "CEB404", "CEB506", "CEB508", "CEB510", "CEB606", "CEB608", "CEB702", "CEB216"),
-        frozenset({1, 2, 3, 4, 100, 399}),
-    ),
-}
-
-
 def check_receipt(
     receipt_type: str, return_status: int, *, return_time: str, last_return_time: str | None
 ) -> tuple[Mismatch, ...]:
@@ -1016,9 +999,7 @@ def check_receipt(
     "CEB622" (a "...Message" suffix is accepted).
     """
     code = receipt_type.removesuffix("Message")
-    if code not in RECEIPT_CODES:
-        raise ValueError(f"unknown receipt type {receipt_type}")
-    allowed = RECEIPT_CODES[code]
+    allowed = allowed_codes(code)
     found: list[Mismatch] = []
     if return_status >= 0 and return_status not in allowed:
         found.append(

@@ -1,0 +1,34 @@
+"""Numbers customs assigns in sequence, race-free on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from customs.db import Counter
+
+
+def next_value(session: Session, name: str) -> int:
+    """The next number of the sequence `name` (1, 2, ...), taken inside the caller's transaction."""
+    dialect = session.get_bind().dialect.name
+    ensure = (pg_insert if dialect == "postgresql" else sqlite_insert)(Counter).values(
+        name=name, value=0
+    )
+    session.execute(ensure.on_conflict_do_nothing())
+    return int(
+        session.execute(
+            update(Counter)
+            .where(col(Counter.name) == name)
+            .values(value=col(Counter.value) + 1)
+            .returning(col(Counter.value))
+        ).scalar_one()
+    )
+
+
+def inventory_number(session: Session, *, customs_code: str, year: int, ie_flag: str) -> str:
+    """An inventory number (`invtNo`): district (4) + year (4) + I/E + a 9-digit serial."""
+    serial = next_value(session, f"invt:{customs_code}:{year}:{ie_flag}")
+    return f"{customs_code}{year:04d}{ie_flag}{serial:09d}"
