@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clearway.sign_cli import add_commands as add_signing_commands
+
 STATE_FILE = "clearway.json"
 
 
@@ -283,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status_parser = commands.add_parser("status", help="show the running platform and its health")
     status_parser.add_argument("--json", action="store_true")
     status_parser.set_defaults(func=status)
+    add_signing_commands(commands)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

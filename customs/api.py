@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from clearway.http import Problem, current_correlation_id
 from customs import certificates, clearance_service, service
+from customs.ceb import jsonform
 from customs.ceb.parsing import MAX_BODY_BYTES
 from customs.certificates import CertificateInvalid, CertificateNotFound, SignatureRejected
 from customs.clearance_service import DeclarationNotFound, OfficerDecision
@@ -21,10 +22,17 @@ from customs.service import NotFound, ReceiptView
 
 router = APIRouter(prefix="/v1")
 
-_XML_BODY = {
+_MESSAGE_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            "application/xml": {"schema": {"type": "string", "format": "binary"}},
+            jsonform.MEDIA_TYPE: {
+                "schema": {
+                    "oneOf": [jsonform.json_schema(t) for t in jsonform.json_message_types()]
+                }
+            },
+        },
     }
 }
 
@@ -191,16 +199,26 @@ async def _read_capped(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/messages", status_code=202, openapi_extra=_XML_BODY)
+@router.post("/messages", status_code=202, openapi_extra=_MESSAGE_BODY)
 async def submit_message(request: Request) -> JSONResponse:
-    """Submit one CEB message (up to 100 documents); 202 with a receipt reference per document."""
+    """Submit one CEB message as XML (or its JSON form, application/json): up to 100 documents;
+    202 with a receipt reference per document."""
     body = await _read_capped(request)
-    accepted = await run_in_threadpool(
-        service.submit_message,
-        request.app.state.customs,
-        body,
-        correlation_id=current_correlation_id(),
-    )
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    as_json = media_type == jsonform.MEDIA_TYPE
+    try:
+        if as_json:  # the same message as XML, then the same checks
+            body = await run_in_threadpool(jsonform.to_xml, body)
+        accepted = await run_in_threadpool(
+            service.submit_message,
+            request.app.state.customs,
+            body,
+            correlation_id=current_correlation_id(),
+        )
+    except MessageFormatError as exc:
+        if as_json:
+            raise jsonform.in_json_terms(exc) from None
+        raise
     return JSONResponse(
         status_code=202,
         headers={"Location": f"/v1/submissions/{accepted.submission_id}"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,6 +16,7 @@ from sqlmodel import col
 from customs import requests
 from customs.assembly import attach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
+from customs.ceb.dxp import inside_data, is_dxp, unwrap
 from customs.ceb.parsing import parse_untrusted
 from customs.ceb.receipts import receipt_keys, render_receipt
 from customs.ceb.schema import validate_against_xsd
@@ -74,7 +76,11 @@ class SubmissionAccepted:
 def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> SubmissionAccepted:
     """Check a CEB message's format, store it and its documents, and queue them for customs."""
     root = parse_untrusted(body)
-    message_type = validate_against_xsd(root)
+    envelope = unwrap(root) if is_dxp(root) else None
+    if envelope is not None:  # a terminal-node DxpMsg: the business message is in its Data
+        root = envelope.root
+    with inside_data() if envelope is not None else nullcontext():
+        message_type = validate_against_xsd(root)
     kind = kind_of(message_type, root)
     message = extract(root, kind)
     check_formats(message)

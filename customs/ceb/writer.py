@@ -40,6 +40,7 @@ class Sender:
     cop_code: str
     cop_name: str
     dxp_id: str = "DXPENT0000000001"
+    note: str | None = None
 
 
 def _fill(parent: etree._Element, direction: str, element: str, values: Mapping[str, str]) -> None:
@@ -84,6 +85,7 @@ def write_message(
             "copName": sender.cop_name,
             "dxpMode": "DXP",
             "dxpId": sender.dxp_id,
+            **({"note": sender.note} if sender.note is not None else {}),
         },
     )
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))

@@ -9,6 +9,7 @@ from lxml import etree
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from customs.ceb import dxp
 from customs.ceb.parsing import MAX_BODY_BYTES
 from customs.ceb.schema import CEB_NS, DS_NS, schema_for
 from customs.ceb.signature import RSA_SHA1, RSA_SHA256, SM2_SM3
@@ -412,3 +413,60 @@ def test_customs_refuses_to_start_without_a_data_key(monkeypatch):
         CustomsSettings()
     with pytest.raises(ValidationError, match="at least 32"):
         CustomsSettings(data_key="short")
+
+
+def test_a_message_in_a_terminal_dxp_envelope_is_accepted(customs_api):
+    wrapped = dxp.wrap(CEB311, sender_id="DXPENT0000458763", msg_type="CEB311Message")
+    answer = customs_api.post("/v1/messages", content=wrapped, headers=XML)
+    assert answer.status_code == 202, answer.text
+    assert len(answer.json()["documents"]) == 6
+
+
+def test_an_error_inside_a_dxp_envelope_points_into_its_data(customs_api):
+    broken = CEB311.replace(
+        b"<ceb:currency>142</ceb:currency>", b"<ceb:currency>1422</ceb:currency>", 1
+    )
+    wrapped = dxp.wrap(broken, sender_id="DXPENT0000458763", msg_type="CEB311Message")
+    problem = _problem(customs_api.post("/v1/messages", content=wrapped, headers=XML), 422)
+    assert problem["errors"][0]["path"].startswith("/dxp:DxpMsg/dxp:Data/ceb:CEB311Message/")
+
+
+def _as_json(body: bytes) -> dict:
+    root = etree.fromstring(body)
+    ns = {"ceb": CEB_NS}
+    transfer = {etree.QName(e).localname: e.text or "" for e in root.find("ceb:BaseTransfer", ns)}
+    documents = []
+    for order in root.findall("ceb:Order", ns):
+        head = {etree.QName(e).localname: e.text or "" for e in order.find("ceb:OrderHead", ns)}
+        lines = [
+            {etree.QName(e).localname: e.text or "" for e in line}
+            for line in order.findall("ceb:OrderList", ns)
+        ]
+        documents.append({"head": head, "lines": lines})
+    return {
+        "messageType": "CEB311Message",
+        "baseTransfer": {k: transfer[k] for k in ("copCode", "copName", "dxpId")},
+        "documents": documents,
+    }
+
+
+def test_the_same_order_in_json_form_is_accepted_with_the_same_answer(customs_api):
+    answer = customs_api.post("/v1/messages", json=_as_json(CEB311))
+    assert answer.status_code == 202, answer.text
+    assert [d["businessKey"] for d in answer.json()["documents"]] == ["order20160321116421002"] * 6
+
+
+def test_a_json_order_breaking_a_rule_is_refused_with_a_path_into_the_json(customs_api):
+    payload = _as_json(CEB311)
+    payload["documents"][1]["head"]["appTime"] = "20161308112701"
+    problem = _problem(customs_api.post("/v1/messages", json=payload), 422)
+    assert problem["errors"][0]["path"] == "/documents/1/head/appTime"
+    assert problem["errors"][0]["rule"] == "field:timestamp-format"
+
+
+def test_a_json_number_is_refused_because_it_could_lose_cents(customs_api):
+    payload = _as_json(CEB311)
+    payload["documents"][0]["head"]["goodsValue"] = 14000.1
+    problem = _problem(customs_api.post("/v1/messages", json=payload), 422)
+    assert problem["errors"][0]["rule"] == "string-values"
+    assert problem["errors"][0]["path"] == "/documents/0/head/goodsValue"
