@@ -105,3 +105,32 @@ class Identity:
 
         b64 = base64.encodebytes(self.certificate_der).decode()
         return f"-----BEGIN CERTIFICATE-----\n{b64}-----END CERTIFICATE-----\n"
+
+
+def read_topic(settings: object, topic: str, count: int, timeout_s: float = 20) -> list:
+    """The first `count` records of a topic, read by a fresh consumer group from the start."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.bootstrap_servers,  # type: ignore[attr-defined]
+        group_id=f"reader-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        max_poll_interval_ms=2000,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=300,
+    )
+    records: list = []
+    try:
+        wait_for(
+            lambda: (
+                records.extend(r for b in consumer.poll(timeout_ms=100).values() for r in b)
+                or len(records) >= count
+            ),
+            timeout_s=timeout_s,
+        )
+    finally:
+        consumer.close()
+    return records

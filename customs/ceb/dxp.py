@@ -38,7 +38,7 @@ from typing import Any, cast
 from lxml import etree
 
 from customs.ceb.parsing import MAX_BODY_BYTES, parse_untrusted
-from customs.ceb.schema import DS_NS, DXP_NS, NSMAP, schema_for, source_line
+from customs.ceb.schema import DS_NS, DXP_NS, NSMAP, check_schema, schema_for, source_line
 from customs.domain.errors import (
     FieldError,
     MessageFormatError,
@@ -251,36 +251,7 @@ def _decoded(data: etree._Element) -> bytes:
 
 
 def _validate_envelope(root: etree._Element) -> None:
-    schema = schema_for("terminal")
-    if schema.validate(root):
-        return
-    errors = tuple(
-        FieldError(
-            path=str(entry.path),
-            rule=f"xsd:{entry.type_name}",
-            line=entry.line,
-            message=str(entry.message),
-            value=_value_at(root, str(entry.path)),
-        )
-        for entry in cast(Iterable[Any], schema.error_log)
-    )
-    raise MessageFormatError(
-        code="0002", title="DXP envelope fails the official terminal XSD", errors=errors
-    )
-
-
-def _value_at(root: etree._Element, path: str) -> str | None:
-    """The text of the leaf element an XSD error points at (never Data: it can be megabytes)."""
-    try:
-        found = root.xpath(path, namespaces=NSMAP)
-    except etree.XPathError:
-        return None
-    if not isinstance(found, list) or len(found) != 1 or not isinstance(found[0], etree._Element):
-        return None
-    element = found[0]
-    if element.tag == _DATA or len(element) or element.text is None:
-        return None
-    return element.text[:200]
+    check_schema(root, "terminal", title="DXP envelope fails the official terminal XSD")
 
 
 def _text(trans_info: etree._Element, name: str) -> str:

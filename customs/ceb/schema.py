@@ -68,12 +68,11 @@ def message_type_of(root: etree._Element) -> str:
     return str(qname.localname)
 
 
-def validate_against_xsd(root: etree._Element) -> str:
-    """Validate against the official XSD declaring the root; returns the message type."""
-    message_type = message_type_of(root)
-    schema = schema_for(_global_messages()[message_type])
+def check_schema(root: etree._Element, schema_name: str, *, title: str) -> None:
+    """Validate `root` against one official XSD; MessageFormatError 0002 naming every breach."""
+    schema = schema_for(schema_name)
     if schema.validate(root):
-        return message_type
+        return
     errors = tuple(
         FieldError(
             path=str(entry.path),
@@ -84,7 +83,14 @@ def validate_against_xsd(root: etree._Element) -> str:
         )
         for entry in cast(Iterable[Any], schema.error_log)
     )
-    raise MessageFormatError(code="0002", title="Message fails the official XSD", errors=errors)
+    raise MessageFormatError(code="0002", title=title, errors=errors)
+
+
+def validate_against_xsd(root: etree._Element) -> str:
+    """Validate against the official XSD declaring the root; returns the message type."""
+    message_type = message_type_of(root)
+    check_schema(root, _global_messages()[message_type], title="Message fails the official XSD")
+    return message_type
 
 
 def _value_at(root: etree._Element, path: str) -> str | None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
-
-from kafka import KafkaConsumer
 
 from messaging.consumer import HandlerContext, TechnicalError
 from schemas.events import DocumentReceivedV1
@@ -18,7 +15,7 @@ from tests.messaging.harness import (
     record_effect,
     running,
 )
-from tests.support import wait_for
+from tests.support import read_topic, wait_for
 
 TOPIC = CUSTOMS_INBOUND.name
 
@@ -49,29 +46,7 @@ def test_the_same_event_delivered_twice_has_one_effect(broker, engine):
 
 
 def _dlq_records(settings, count: int):
-    consumer = KafkaConsumer(
-        CUSTOMS_INBOUND.dlq,
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=f"dlq-reader-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=20,
-        max_poll_interval_ms=2000,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    records = []
-    try:
-        wait_for(
-            lambda: (
-                records.extend(r for b in consumer.poll(timeout_ms=100).values() for r in b)
-                or len(records) >= count
-            ),
-            timeout_s=15,
-        )
-    finally:
-        consumer.close()
-    return records
+    return read_topic(settings, CUSTOMS_INBOUND.dlq, count)
 
 
 def test_a_poison_message_goes_to_the_dlq_and_the_next_message_is_still_processed(broker, engine):

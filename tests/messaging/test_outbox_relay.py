@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 
-from kafka import KafkaConsumer
 from sqlalchemy import func, select
 
 from clearway.broker import free_port, start_broker
@@ -18,38 +16,12 @@ from messaging.outbox import OutboxRelay
 from messaging.settings import KafkaSettings
 from messaging.worker import worker_producer
 from schemas.topics import CUSTOMS_INBOUND, TOPICS
-from tests.support import sample, unsigned, wait_for
+from tests.support import read_topic, sample, unsigned, wait_for
 
 
 def _outbox_rows(engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(runtime.outbox)).scalar_one())
-
-
-def _read_all(settings: KafkaSettings, topic: str, count: int) -> list:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=f"reader-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=20,
-        max_poll_interval_ms=2000,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    records: list = []
-    try:
-        wait_for(
-            lambda: (
-                records.extend(r for b in consumer.poll(timeout_ms=100).values() for r in b)
-                or len(records) >= count
-            ),
-            timeout_s=20,
-        )
-    finally:
-        consumer.close()
-    return records
 
 
 def test_events_committed_while_the_broker_is_down_are_delivered_once_one_is_back(
@@ -87,7 +59,7 @@ def test_events_committed_while_the_broker_is_down_are_delivered_once_one_is_bac
         halt.set()
         thread.join(timeout=10)
         try:
-            records = _read_all(settings, CUSTOMS_INBOUND.name, 6) if broker else []
+            records = read_topic(settings, CUSTOMS_INBOUND.name, 6) if broker else []
         finally:
             if broker is not None:
                 stop(broker)
