@@ -13,9 +13,7 @@ Problems with the files given exit with code 2 and a message naming the file.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,6 @@ SM2_SM3_NAME, RSA_SHA256_NAME, RSA_SHA1_NAME = "sm2-sm3", "rsa-sha256", "rsa-sha
 ALGORITHM_NAMES = (SM2_SM3_NAME, RSA_SHA256_NAME, RSA_SHA1_NAME)
 EXIT_USAGE = 2
 
-_PEM_CERTIFICATE = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----"
-)
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
@@ -100,6 +95,7 @@ def _run(command: str, action: Any, args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> None:
+    from customs.ceb.identity import certificate_pem
     from customs.ceb.signature import (
         certificate_fingerprint,
         generate_test_identity,
@@ -119,7 +115,7 @@ def _keygen(args: argparse.Namespace) -> None:
         raise CommandFailed(f"cannot create {out}: {exc.strerror or exc}") from None
     private_key, certificate_der = generate_test_identity(algorithm, args.name)
     _write(key_path, private_key_to_pem(private_key), mode=0o600, replace=args.force)
-    _write(cert_path, _certificate_pem(certificate_der), mode=0o644, replace=args.force)
+    _write(cert_path, certificate_pem(certificate_der), mode=0o644, replace=args.force)
     print(f"wrote {key_path} (private key, mode 0600) and {cert_path} ({args.algorithm})")
     print(f"certificate SHA-256 fingerprint: {certificate_fingerprint(certificate_der)}")
     print(
@@ -127,14 +123,6 @@ def _keygen(args: argparse.Namespace) -> None:
         ' {"enterpriseCode": "<your code>", "certificate": "<contents of cert.pem>",'
         f' "algorithms": ["{algorithm}"]}}'
     )
-
-
-def _certificate_pem(der: bytes) -> bytes:
-    text = base64.b64encode(der).decode("ascii")
-    lines = [text[i : i + 64] for i in range(0, len(text), 64)]
-    return (
-        "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
-    ).encode("ascii")
 
 
 def _write(path: Path, data: bytes, *, mode: int, replace: bool) -> None:
@@ -262,28 +250,26 @@ def _read(path: str, what: str) -> bytes:
 
 
 def _certificate_der(data: bytes, path: str) -> bytes:
-    """The first certificate of a PEM file, or the file itself when it is DER."""
-    if b"-----BEGIN" not in data:
-        return data
-    match = _PEM_CERTIFICATE.search(data)
-    if match is None:
-        raise CommandFailed(f"{path} holds no PEM CERTIFICATE block")
+    """The certificate in a PEM or DER file, or CommandFailed naming the file."""
+    from customs.ceb.identity import certificate_der
+
     try:
-        return base64.b64decode(b"".join(match.group(1).split()), validate=True)
-    except ValueError:
-        raise CommandFailed(f"{path}: the PEM CERTIFICATE block is not valid base64") from None
+        return certificate_der(data)
+    except ValueError as exc:
+        raise CommandFailed(f"{path}: {exc}") from None
 
 
 def _default_algorithm(private_key: Any) -> str:
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from customs.ceb.identity import ALGORITHMS_BY_NAME, default_algorithm
 
-    return RSA_SHA256_NAME if isinstance(private_key, rsa.RSAPrivateKey) else SM2_SM3_NAME
+    uri = default_algorithm(private_key)
+    return next(name for name, value in ALGORITHMS_BY_NAME.items() if value == uri)
 
 
 def _algorithm_uri(name: str) -> str:
-    from customs.ceb.signature import RSA_SHA1, RSA_SHA256, SM2_SM3
+    from customs.ceb.identity import ALGORITHMS_BY_NAME
 
-    return {SM2_SM3_NAME: SM2_SM3, RSA_SHA256_NAME: RSA_SHA256, RSA_SHA1_NAME: RSA_SHA1}[name]
+    return ALGORITHMS_BY_NAME[name]
 
 
 def _serial_hex(serial: int) -> str:
