@@ -105,7 +105,8 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
 
 
 def _secrets(data_dir: Path) -> dict[str, str]:
-    """Secrets the services need, from the environment or made once and kept in the data folder.
+    """Secrets the services need, from the environment or made once and kept in the data folder
+    (the customs data key, and the platform's receipt-signing identity).
 
     Embedded mode only: a deployment sets them (docker-compose refuses to start without them).
     """
@@ -117,7 +118,14 @@ def _secrets(data_dir: Path) -> dict[str, str]:
     if not path.exists() or wanted - set(json.loads(path.read_text())):
         path.touch(mode=0o600)
         path.write_text(json.dumps(stored, indent=2))
-    return {name: os.environ.get(name) or stored[name] for name in wanted}
+    values = {name: os.environ.get(name) or stored[name] for name in wanted}
+    if not os.environ.get("CUSTOMS_RECEIPT_KEY_FILE"):
+        from customs.receipt_signing import make_identity
+
+        key_file, cert_file = make_identity(data_dir)
+        values["CUSTOMS_RECEIPT_KEY_FILE"] = str(key_file)
+        values["CUSTOMS_RECEIPT_CERT_FILE"] = str(cert_file)
+    return values
 
 
 def database_url(name: str, env_prefix: str, data_dir: Path) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from clearway.database import make_engine
 from customs.domain.tariff import Tariff
 from customs.domain.tax import TaxSettings
+from customs.receipt_signing import ReceiptSigner
 from customs.settings import CustomsSettings
 from customs.vault import Vault
 
@@ -30,6 +31,7 @@ class Customs:
     vault: Vault
     tariff: Tariff = field(default_factory=default_tariff)
     tax_settings: TaxSettings = field(default_factory=TaxSettings)
+    receipt_signer: ReceiptSigner | None = None
 
     @classmethod
     def from_settings(cls, settings: CustomsSettings) -> Customs:
@@ -46,4 +48,9 @@ class Customs:
             tax_settings=TaxSettings(
                 discount_lowers_dutiable_value=settings.discount_lowers_dutiable_value
             ),
+            receipt_signer=ReceiptSigner.from_files(
+                settings.receipt_key_file, settings.receipt_cert_file
+            )
+            if settings.receipt_key_file and settings.receipt_cert_file
+            else None,
         )

@@ -17,5 +17,8 @@ class CustomsSettings(BaseSettings):
     data_key: SecretStr = Field(min_length=32)
     # The tariff table (CSV, see customs.domain.tariff); the shipped illustrative one if unset.
     tariff_file: str | None = None
+    # The platform's own signing identity for the receipts it sends (PEM files); unsigned if unset.
+    receipt_key_file: str | None = None
+    receipt_cert_file: str | None = None
     # Whether a platform discount lowers the dutiable value (dossier §3.1: not by default).
     discount_lowers_dutiable_value: bool = False
