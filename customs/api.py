@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from clearway.http import Problem, current_correlation_id
-from customs import certificates, clearance_service, service
+from customs import certificates, clearance_service, export, service
 from customs.ceb import jsonform
 from customs.ceb.parsing import MAX_BODY_BYTES
 from customs.certificates import CertificateInvalid, CertificateNotFound, SignatureRejected
@@ -121,6 +121,7 @@ PROBLEMS: dict[type[Exception], Any] = {
     CertificateInvalid: _certificate_problem,
     NotFound: _not_found,
     CertificateNotFound: _not_found,
+    export.SummaryNotFound: _not_found,
 }
 
 
@@ -354,3 +355,44 @@ async def decide(declaration_id: str, body: DecisionIn, request: Request) -> dic
 
     codes = await run_in_threadpool(run)
     return {"declarationId": declaration_id, "returnStatuses": list(codes)}
+
+
+def _summary_json(view: export.SummaryView) -> dict[str, Any]:
+    result = view.result or {}
+    return {
+        "reference": view.reference,
+        "messageType": export.APPLICATION,
+        **view.application,
+        "status": view.status,
+        "returnStatus": view.return_status,
+        "sumNo": result.get("sumNo"),
+        "declSeqNo": result.get("declSeqNo"),
+        "entryId": result.get("entryId"),
+        "decState": result.get("decState"),
+        "opDate": result.get("opDate"),
+        "inventories": list(view.inventories),
+        "notOnRecord": list(view.not_on_record),
+        "lineCount": view.line_count,
+        "receipt": f"/v1/receipts/{view.reference}",
+        "result": f"/v1/summaries/{view.reference}/result" if view.result else None,
+    }
+
+
+@router.get("/summaries/{reference}")
+async def get_summary(reference: str, request: Request) -> dict[str, Any]:
+    """An export summary application (CEB701, by its receipt reference): its status and, once
+    concluded, the customs declaration number (entryId) the export tax refund needs."""
+    view = await run_in_threadpool(export.summary_view, request.app.state.customs, reference)
+    return _summary_json(view)
+
+
+@router.get(
+    "/summaries/{reference}/result",
+    responses={200: {"content": {"application/json": {}, "application/xml": {}}}},
+)
+async def get_summary_result(reference: str, request: Request) -> Response:
+    """The summary result: JSON, or the official CEB792 XML (?format=xml); 404 until issued."""
+    result = await run_in_threadpool(export.summary_result, request.app.state.customs, reference)
+    if _wants_xml(request):
+        return Response(result.as_xml(), media_type="application/xml")
+    return JSONResponse(result.as_json())

@@ -191,5 +191,38 @@ class Counter(CustomsTable, table=True):
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class SummaryResult(CustomsTable, table=True):
+    """What customs made of one export summary application (CEB701): the summary number and the
+    customs declaration (报关单) number the export tax refund relies on, as its CEB792 carries.
+
+    One row per application part: the parts of a split CEB701 share one summary and declaration.
+    """
+
+    __tablename__ = "summary_result"
+    __table_args__ = (
+        UniqueConstraint("application_document_id", name="uq_summary_result_application"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    application_document_id: str = Field(foreign_key="document.id", max_length=36)
+    sum_no: str = Field(max_length=18, index=True)
+    decl_seq_no: str = Field(max_length=18)
+    entry_id: str = Field(max_length=18, index=True)
+    head: str = Field(sa_column=Column(Text, nullable=False))  # SummaryResultHead fields (JSON)
+    lines: str = Field(sa_column=Column(Text, nullable=False))  # SummaryResultList fields (JSON)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SummarisedInventory(CustomsTable, table=True):
+    """An export inventory taken into a summary: it goes into one customs declaration only."""
+
+    __tablename__ = "summarised_inventory"
+
+    invt_no: str = Field(primary_key=True, max_length=20)
+    summary_result_id: str = Field(foreign_key="summary_result.id", index=True, max_length=36)
+    # Whether customs held the inventory (CEB603) when summarising it; else known by number only.
+    on_record: bool
+
+
 metadata = CustomsTable.metadata
 runtime = add_runtime_tables(metadata)

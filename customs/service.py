@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from customs import requests
+from customs import export, requests
 from customs.assembly import attach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.dxp import inside_data, is_dxp, unwrap
@@ -183,7 +183,11 @@ def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> Sub
     )
 
 
-_REQUESTS = {"CEB623Message": requests.cancel, "CEB625Message": requests.return_goods}
+_REQUESTS = {
+    "CEB623Message": requests.cancel,
+    "CEB625Message": requests.return_goods,
+    "CEB701Message": export.conclude_summary,
+}
 
 
 def _take_effect(

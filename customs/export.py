@@ -1,0 +1,514 @@
+"""Export summary declarations (汇总申报, dossier §3.3): customs concludes an accepted CEB701
+application into one customs declaration (报关单) and issues the CEB792 summary result, whose
+`entryId` is what the export tax refund relies on.
+
+Numbers customs assigns here (the spec gives each only as C18):
+- `sumNo` (汇总申请编号): "S" + YYYYMMDD (China date of the summary) + a 9-digit serial per day,
+  the shape of the official CEB702/CEB792 samples (S20180507000000001);
+- `declSeqNo` (汇总统一编号, one per declaration): the same shape on its own sequence, as in the
+  official CEB792 sample (S20180508000000001);
+- `entryId` (报关单编号): the customs declaration number as declarations are numbered: the 4-digit
+  customs district accepting it + the year it is accepted + "0" (export; "1" is import) + a
+  9-digit serial per district, year and direction. 18 digits, like the import `invtNo` but with
+  the declaration's digit flag instead of the inventory's letter.
+
+What is summarised: with `startTime`/`endTime` (§1.5 rule 13) the consignor's summary-declaration
+(statisticsFlag B) export inventories declared at the same customs in that window, the list being
+ignored; otherwise the listed `invtNo`s. A listed inventory customs holds must be the consignor's,
+of statisticsFlag B, at the same customs and not summarised before. A listed number customs does
+not hold (the official sample's `Invt20180507000001`) is summarised by number only: it is taken
+(so it cannot be summarised twice) but gives no goods lines, and the receipt says so. Goods lines
+of the inventories held become the CEB792 list; `gseqno` is the declaration line each inventory
+line is summed into: one per goods code, and per goods name when `itemNameFlag` is 1.
+
+A split application (msgCount > 1) is concluded when its last part arrives (X19 then checks the
+parts); earlier parts are answered 399 "part received". Each part gets its own CEB792 (its own
+msgSeqNo) with the shared numbers. One declaration per application: summaryFlag 2 (by consignor
+and producer) is not split into one declaration per producer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from customs.ceb.summary_result import MESSAGE_TYPE as RESULT_MESSAGE_TYPE
+from customs.ceb.summary_result import render_summary_result
+from customs.context import Customs
+from customs.db import (
+    DeclaredKey,
+    Document,
+    DocumentParty,
+    SummarisedInventory,
+    SummaryResult,
+)
+from customs.domain import clearance
+from customs.domain.declarations import Decision
+from customs.domain.field_rules import parse_decimal, parse_int
+from customs.domain.matching import Mismatch, check_split_messages, check_summary_apply
+from customs.numbering import next_value
+from customs.timefmt import china_time, return_time
+from schemas.envelope import utc_now
+
+APPLICATION = "CEB701Message"
+EXPORT_INVENTORY = "CEB603Message"
+ACCEPTED_CODE = clearance.accepted_code("CEB702Message")  # 399: the CEB702 receipt has no 120
+EXPORT_FLAG = "0"  # the declaration number's direction digit: 0 export, 1 import
+DEC_STATE = "A"  # decState as the official CEB792 sample gives it; the spec leaves it to customs
+# CEB604 codes of an export inventory customs holds: accepted (120) onwards, not refused.
+ON_RECORD = frozenset({120, 300, 399, 800, 899})
+_GCODE = re.compile(r"\d{10}")
+# The enterprises of the application that the result names again.
+_PARTIES = ("agentCode", "agentName", "ebcCode", "ebcName", "declAgentCode", "declAgentName")
+_MAX_INFO = 1000
+
+
+class SummaryNotFound(LookupError):
+    """No export summary application with that reference, or no result for it yet."""
+
+
+# --- the application, checked on its own (pure) ---------------------------------------------
+
+
+def application_refusal(head: Mapping[str, str]) -> Decision | None:
+    """A 100 naming what is wrong with one CEB701 part on its own (X18; X19 at once when it is
+    not split or its msgSeqNo cannot fit its msgCount), or None."""
+    found = list(check_summary_apply(head))
+    count = parse_int(head.get("msgCount", ""))
+    seq = parse_int(head.get("msgSeqNo", ""))
+    if count is None or seq is None or count <= 1 or not 1 <= seq <= count:
+        found.extend(check_split_messages([head], message_type=APPLICATION))
+    return refused(_reasons(found)) if found else None
+
+
+def refused(reasons: Sequence[str]) -> Decision:
+    """A 100 (海关退单) naming every reason the application is refused."""
+    text = "汇总申请退单 / the summary application is refused: " + "; ".join(reasons)
+    return Decision(clearance.REJECTED, text[:_MAX_INFO])
+
+
+def _reasons(problems: Sequence[Mismatch]) -> list[str]:
+    return [f"{p.rule} {p.field}: {p.message}" for p in problems]
+
+
+# --- concluding an application -----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Part:
+    document: Document
+    head: dict[str, str]
+    lines: list[dict[str, str]]
+
+    @property
+    def seq(self) -> int:
+        return parse_int(self.head.get("msgSeqNo", "")) or 0
+
+
+@dataclass(slots=True)
+class _Inventory:
+    invt_no: str
+    head: dict[str, str]
+    lines: list[dict[str, str]]
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What the summary takes in: per part, the inventories it brings (held or by number)."""
+
+    taken: dict[int, list[str]] = field(default_factory=dict)  # part seq -> invtNos
+    held: dict[str, _Inventory] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _part(document: Document) -> _Part:
+    return _Part(document, json.loads(document.head), json.loads(document.lines))
+
+
+def _parts(session: Session, current: _Part) -> list[_Part]:
+    """All parts of the application in force and not yet concluded, this one included."""
+    if parse_int(current.head.get("msgCount", "")) == 1:
+        return [current]
+    rows = session.execute(
+        select(Document)
+        .join(DeclaredKey, col(DeclaredKey.document_id) == col(Document.id))
+        .outerjoin(SummaryResult, col(SummaryResult.application_document_id) == col(Document.id))
+        .where(
+            col(DeclaredKey.message_type) == APPLICATION,
+            col(Document.business_key) == current.document.business_key,
+            col(Document.id) != current.document.id,
+            col(SummaryResult.id).is_(None),
+        )
+    ).scalars()
+    same = ("agentCode", "copNo")
+    others = [
+        part
+        for part in map(_part, rows)
+        if all(part.head.get(n) == current.head.get(n) for n in same)
+        and part.seq != current.seq  # a change (appType 2) of a part replaces it
+    ]
+    return sorted([*others, current], key=lambda p: p.seq)
+
+
+def _in_force_inventories() -> Select[tuple[Document]]:
+    return (
+        select(Document)
+        .join(DeclaredKey, col(DeclaredKey.document_id) == col(Document.id))
+        .where(
+            col(DeclaredKey.message_type) == EXPORT_INVENTORY,
+            col(Document.return_status).in_(ON_RECORD),
+        )
+    )
+
+
+def _held_inventories(
+    session: Session, *, ebc_code: str, numbers: Collection[str]
+) -> dict[str, _Inventory]:
+    """Export inventories customs holds, by invtNo: the consignor's, and any listed by number."""
+    of_consignor = _in_force_inventories().join(
+        DocumentParty,
+        and_(
+            col(DocumentParty.document_id) == col(Document.id),
+            col(DocumentParty.role) == "ebcCode",
+            col(DocumentParty.code) == ebc_code,
+        ),
+    )
+    documents = list(session.execute(of_consignor).scalars())
+    if numbers:
+        listed = _in_force_inventories().where(col(Document.invt_no).in_(list(numbers)))
+        documents.extend(session.execute(listed).scalars())
+    found: dict[str, _Inventory] = {}
+    for document in documents:
+        head: dict[str, str] = json.loads(document.head)
+        number = document.invt_no or head.get("invtNo")
+        if number:
+            found[number] = _Inventory(number, head, json.loads(document.lines))
+    return found
+
+
+def _summarised(session: Session, numbers: Collection[str]) -> dict[str, str]:
+    """Of `numbers`, those already in a summary, with that summary's sumNo."""
+    if not numbers:
+        return {}
+    rows = session.execute(
+        select(col(SummarisedInventory.invt_no), col(SummaryResult.sum_no))
+        .join(SummaryResult, col(SummaryResult.id) == col(SummarisedInventory.summary_result_id))
+        .where(col(SummarisedInventory.invt_no).in_(list(numbers)))
+    ).all()
+    return {invt_no: sum_no for invt_no, sum_no in rows}
+
+
+def _in_window(inventory: _Inventory, head: Mapping[str, str]) -> bool:
+    own = inventory.head
+    return (
+        own.get("statisticsFlag") == "B"
+        and own.get("customsCode") == head.get("customsCode")
+        and (not head.get("loctNo") or own.get("loctNo") == head.get("loctNo"))
+        and head["startTime"] <= own.get("appTime", "") <= head["endTime"]
+    )
+
+
+def _plan(session: Session, parts: Sequence[_Part]) -> _Plan:
+    head = parts[0].head
+    plan = _Plan()
+    if head.get("startTime") and head.get("endTime"):  # §1.5 rule 13: the list is ignored
+        held = _held_inventories(session, ebc_code=head["ebcCode"], numbers=())
+        window = [n for n, inventory in held.items() if _in_window(inventory, head)]
+        taken = sorted(set(window) - set(_summarised(session, window)))
+        if not taken:
+            plan.problems.append(
+                f"no export inventory of {head['ebcCode']} (statisticsFlag B, customs "
+                f"{head.get('customsCode')}) declared from {head['startTime']} to "
+                f"{head['endTime']} is left to summarise"
+            )
+        plan.taken[parts[0].seq] = taken
+        plan.held = {n: held[n] for n in taken}
+        return plan
+    for part in parts:
+        listed = [line["invtNo"].strip() for line in part.lines if line.get("invtNo", "").strip()]
+        plan.taken[part.seq] = list(dict.fromkeys(listed))
+    numbers = [n for part_numbers in plan.taken.values() for n in part_numbers]
+    if not numbers:
+        plan.problems.append("the application names no inventory and gives no time window")
+    if len(numbers) != len(set(numbers)):
+        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+        plan.problems.append(f"inventories listed in more than one part: {', '.join(repeated)}")
+    for number, sum_no in _summarised(session, numbers).items():
+        plan.problems.append(f"inventory {number} is already summarised in {sum_no}")
+    held = _held_inventories(session, ebc_code=head["ebcCode"], numbers=numbers)
+    for number in dict.fromkeys(numbers):
+        inventory = held.get(number)
+        if inventory is None:
+            continue
+        plan.held[number] = inventory
+        own = inventory.head
+        if own.get("ebcCode") != head["ebcCode"]:
+            plan.problems.append(
+                f"inventory {number} belongs to consignor {own.get('ebcCode')}, "
+                f"not {head['ebcCode']}"
+            )
+        if own.get("statisticsFlag") != "B":
+            plan.problems.append(
+                f"inventory {number} is a simplified declaration (statisticsFlag "
+                f"{own.get('statisticsFlag')}), not a summary one (B)"
+            )
+        if own.get("customsCode") != head.get("customsCode"):
+            plan.problems.append(
+                f"inventory {number} was declared at customs {own.get('customsCode')}, "
+                f"not {head.get('customsCode')}"
+            )
+    return plan
+
+
+def _result_lines(
+    plan: _Plan, item_name_flag: str
+) -> tuple[dict[int, list[dict[str, str]]], list[str]]:
+    """SummaryResultList per part: each held inventory's goods lines, with their gseqno."""
+    groups: dict[tuple[str, str], int] = {}
+    per_part: dict[int, list[dict[str, str]]] = {}
+    problems: list[str] = []
+    for seq, numbers in plan.taken.items():
+        lines = per_part.setdefault(seq, [])
+        for number in numbers:
+            inventory = plan.held.get(number)
+            if inventory is None:
+                continue
+            logistics_no = inventory.head.get("logisticsNo", "")
+            if not 0 < len(logistics_no) <= 32:
+                problems.append(f"inventory {number} has no usable logisticsNo")
+            goods = sorted(inventory.lines, key=lambda g: parse_int(g.get("gnum", "")) or 0)
+            for line in goods:
+                gcode, gnum = line.get("gcode", ""), parse_int(line.get("gnum", ""))
+                if not _GCODE.fullmatch(gcode) or gnum is None or not 0 < gnum < 100_000:
+                    problems.append(
+                        f"inventory {number} line {line.get('gnum')}: gcode {gcode!r} is not "
+                        "the 10-digit code a declaration line needs"
+                    )
+                    continue
+                key = (gcode, line.get("gname", "") if item_name_flag == "1" else "")
+                gseqno = groups.setdefault(key, len(groups) + 1)
+                lines.append(
+                    {
+                        "invtNo": number,
+                        "logisticsNo": logistics_no,
+                        "gseqno": str(gseqno),
+                        "gnum": str(gnum),
+                        "gcode": gcode,
+                    }
+                )
+    return per_part, problems
+
+
+def _weight(inventories: Sequence[_Inventory], name: str) -> str:
+    total = sum((parse_decimal(i.head.get(name)) or Decimal(0) for i in inventories), Decimal(0))
+    return format(total, "f")
+
+
+@dataclass(frozen=True, slots=True)
+class _Numbers:
+    sum_no: str
+    decl_seq_no: str
+    entry_id: str
+
+
+def _numbers(session: Session, *, customs_code: str, at: datetime) -> _Numbers:
+    local = china_time(at)
+    day, year = local.strftime("%Y%m%d"), local.year
+    return _Numbers(
+        sum_no=f"S{day}{next_value(session, f'sum:{day}'):09d}",
+        decl_seq_no=f"S{day}{next_value(session, f'declseq:{day}'):09d}",
+        entry_id=f"{customs_code}{year:04d}{EXPORT_FLAG}"
+        f"{next_value(session, f'entry:{customs_code}:{year}:{EXPORT_FLAG}'):09d}",
+    )
+
+
+def conclude_summary(customs: Customs, session: Session, document: Document) -> Decision:
+    """Conclude an accepted CEB701 application: take its inventories into one customs
+    declaration, number it, and keep the CEB792 summary result (399, or 100 with the reasons)."""
+    current = _part(document)
+    refusal = application_refusal(current.head)
+    if refusal is not None:
+        return refusal
+    parts = _parts(session, current)
+    count = parse_int(current.head["msgCount"]) or 1
+    if len(parts) < count:
+        return Decision(
+            ACCEPTED_CODE,
+            f"汇总申请分包已接收 / part {current.seq} of {count} received; the summary is "
+            "concluded when every part is in",
+            accepted=True,
+            register=True,
+        )
+    split = check_split_messages([p.head for p in parts], message_type=APPLICATION)
+    if split:
+        return refused(_reasons(split))
+    plan = _plan(session, parts)
+    lines, line_problems = _result_lines(plan, current.head.get("itemNameFlag", ""))
+    if plan.problems or line_problems:
+        return refused(plan.problems + line_problems)
+
+    now = utc_now()
+    head = parts[0].head
+    numbers = _numbers(session, customs_code=head["customsCode"], at=now)
+    held = list(plan.held.values())
+    common = {
+        "customsCode": head["customsCode"],
+        "sumNo": numbers.sum_no,
+        "opDate": return_time(now),
+        "declSeqNo": numbers.decl_seq_no,
+        "entryId": numbers.entry_id,
+        "decState": DEC_STATE,
+        **{name: head.get(name, "") for name in _PARTIES},
+        "grossWeight": _weight(held, "grossWeight"),
+        "netWeight": _weight(held, "netWeight"),
+        "msgCount": str(len(parts)),
+    }
+    results: dict[int, SummaryResult] = {}
+    for part in parts:
+        result_head = {"guid": str(uuid.uuid4()).upper(), **common, "msgSeqNo": str(part.seq)}
+        results[part.seq] = SummaryResult(
+            id=str(uuid.uuid4()),
+            application_document_id=part.document.id,
+            sum_no=numbers.sum_no,
+            decl_seq_no=numbers.decl_seq_no,
+            entry_id=numbers.entry_id,
+            head=json.dumps(result_head, ensure_ascii=False),
+            lines=json.dumps(lines.get(part.seq, []), ensure_ascii=False),
+            created_at=now,
+        )
+        # The CEB702 receipt repeats the summary number customs gave the application.
+        part.document.head = json.dumps({**part.head, "sumNo": numbers.sum_no}, ensure_ascii=False)
+    session.add_all(results.values())
+    session.flush()  # the inventories refer to the results
+    by_number = [(n, seq) for seq, taken in plan.taken.items() for n in taken]
+    session.add_all(
+        SummarisedInventory(
+            invt_no=number, summary_result_id=results[seq].id, on_record=number in plan.held
+        )
+        for number, seq in by_number
+    )
+    unknown = [n for n, _ in by_number if n not in plan.held]
+    line_count = sum(len(v) for v in lines.values())
+    info = (
+        f"汇总审结 / summary {numbers.sum_no} concluded into customs declaration (报关单) "
+        f"{numbers.entry_id}, declSeqNo {numbers.decl_seq_no}: {len(by_number)} inventories, "
+        f"{line_count} goods lines"
+    )
+    if unknown:
+        info += f"; not on customs' record, summarised by number only: {', '.join(unknown)}"
+    return Decision(ACCEPTED_CODE, info[:_MAX_INFO], accepted=True, register=True)
+
+
+# --- reading summaries -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryResultMessage:
+    """A summary result as customs issued it: its fields, and the CEB792 they make."""
+
+    reference: str
+    id: str
+    head: str
+    lines: str
+
+    def as_xml(self) -> bytes:
+        """The official CEB792Message."""
+        return render_summary_result(self)
+
+    def as_json(self) -> dict[str, Any]:
+        """The same fields as JSON (element names as in the XSD)."""
+        return {
+            "reference": self.reference,
+            "messageType": RESULT_MESSAGE_TYPE,
+            "head": json.loads(self.head),
+            "lines": json.loads(self.lines),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryView:
+    """An export summary application: where it stands and, once concluded, its numbers."""
+
+    reference: str
+    status: str  # declaring | refused | awaiting-parts | concluded | deleted
+    return_status: int
+    application: dict[str, str]
+    result: dict[str, str] | None
+    inventories: tuple[str, ...] = ()
+    not_on_record: tuple[str, ...] = ()
+    line_count: int = 0
+
+
+def _application(session: Session, reference: str) -> Document:
+    document = session.get(Document, reference)
+    if document is None or document.message_type != APPLICATION:
+        raise SummaryNotFound(f"no summary application (CEB701) with reference {reference}")
+    return document
+
+
+def _result_of(session: Session, reference: str) -> SummaryResult | None:
+    return session.execute(
+        select(SummaryResult).where(col(SummaryResult.application_document_id) == reference)
+    ).scalar_one_or_none()
+
+
+def _status(document: Document, result: SummaryResult | None) -> str:
+    if result is not None:
+        return "concluded"
+    if document.return_status == clearance.DECLARING:
+        return "declaring"
+    if document.app_type == "3" and document.return_status == ACCEPTED_CODE:
+        return "deleted"
+    return "awaiting-parts" if document.return_status == ACCEPTED_CODE else "refused"
+
+
+_APPLICATION_FIELDS = ("copNo", "agentCode", "ebcCode", "customsCode", "msgCount", "msgSeqNo")
+
+
+def summary_view(customs: Customs, reference: str) -> SummaryView:
+    """An application's status and, once concluded, its declaration number (entryId)."""
+    with Session(customs.engine) as session:
+        document = _application(session, reference)
+        result = _result_of(session, reference)
+        taken = (
+            list(
+                session.execute(
+                    select(SummarisedInventory).where(
+                        col(SummarisedInventory.summary_result_id) == result.id
+                    )
+                ).scalars()
+            )
+            if result is not None
+            else []
+        )
+    head = json.loads(document.head)
+    return SummaryView(
+        reference=reference,
+        status=_status(document, result),
+        return_status=document.return_status,
+        application={n: head[n] for n in _APPLICATION_FIELDS if n in head},
+        result=json.loads(result.head) if result is not None else None,
+        inventories=tuple(sorted(t.invt_no for t in taken)),
+        not_on_record=tuple(sorted(t.invt_no for t in taken if not t.on_record)),
+        line_count=len(json.loads(result.lines)) if result is not None else 0,
+    )
+
+
+def summary_result(customs: Customs, reference: str) -> SummaryResultMessage:
+    """The summary result (CEB792) of an application, once customs has concluded it."""
+    with Session(customs.engine) as session:
+        _application(session, reference)
+        result = _result_of(session, reference)
+        if result is None:
+            raise SummaryNotFound(f"the summary application {reference} has no result yet")
+        return SummaryResultMessage(reference, result.id, result.head, result.lines)
