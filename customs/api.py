@@ -251,12 +251,44 @@ def _receipt_json(view: ReceiptView) -> dict[str, Any]:
     }
 
 
-def _wants_xml(request: Request) -> bool:
+def _format(request: Request) -> str:
+    """json, xml (the CEB receipt) or dxp (the receipt in a DxpMsg signed by the platform)."""
     fmt = request.query_params.get("format")
     if fmt is not None:
-        return fmt.lower() == "xml"
+        if fmt.lower() not in ("json", "xml", "dxp"):
+            raise RequestInvalid("format", "format", "format is json, xml or dxp")
+        return fmt.lower()
     accept = request.headers.get("accept", "")
-    return "xml" in accept and "json" not in accept
+    return "xml" if "xml" in accept and "json" not in accept else "json"
+
+
+class RequestInvalid(ValueError):
+    """A query parameter breaks its rule."""
+
+    def __init__(self, path: str, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.path, self.rule = path, rule
+
+
+class SigningNotConfigured(LookupError):
+    """The platform has no receipt-signing identity configured."""
+
+
+def _request_invalid(exc: RequestInvalid) -> Problem:
+    return Problem(
+        422,
+        "Request is invalid",
+        type="/problems/request-invalid",
+        errors=[{"path": exc.path, "rule": exc.rule, "message": str(exc)}],
+    )
+
+
+def _signing_not_configured(exc: SigningNotConfigured) -> Problem:
+    return Problem(404, "Receipt signing is not configured", detail=str(exc))
+
+
+PROBLEMS[RequestInvalid] = _request_invalid
+PROBLEMS[SigningNotConfigured] = _signing_not_configured
 
 
 @router.get(
@@ -264,11 +296,36 @@ def _wants_xml(request: Request) -> bool:
     responses={200: {"content": {"application/json": {}, "application/xml": {}}}},
 )
 async def get_receipt(reference: str, request: Request) -> Response:
-    """The latest receipt of a document: JSON (with history) or the official XML (?format=xml)."""
-    view = await run_in_threadpool(service.receipt_view, request.app.state.customs, reference)
-    if _wants_xml(request):
+    """The latest receipt of a document: JSON (with history), the official XML (?format=xml),
+    or that XML in a DXP envelope signed by the platform (?format=dxp)."""
+    fmt = _format(request)
+    customs = request.app.state.customs
+    view = await run_in_threadpool(service.receipt_view, customs, reference)
+    if fmt == "xml":
         return Response(view.as_xml(), media_type="application/xml")
+    if fmt == "dxp":
+        signer = customs.receipt_signer
+        if signer is None:
+            raise SigningNotConfigured("set CUSTOMS_RECEIPT_KEY_FILE and CUSTOMS_RECEIPT_CERT_FILE")
+        signed = await run_in_threadpool(
+            partial(
+                signer.envelope,
+                view.as_xml(),
+                msg_type=view.receipt_message,
+                receiver_id=view.sender_code,
+            )
+        )
+        return Response(signed, media_type="application/xml")
     return JSONResponse(_receipt_json(view))
+
+
+@router.get("/platform-certificate", responses={200: {"content": {"application/x-pem-file": {}}}})
+async def platform_certificate(request: Request) -> Response:
+    """The certificate that signs the platform's receipts (PEM), to verify them with."""
+    signer = request.app.state.customs.receipt_signer
+    if signer is None:
+        raise SigningNotConfigured("set CUSTOMS_RECEIPT_KEY_FILE and CUSTOMS_RECEIPT_CERT_FILE")
+    return Response(signer.certificate_pem, media_type="application/x-pem-file")
 
 
 @router.get("/submissions/{submission_id}")
@@ -393,6 +450,6 @@ async def get_summary(reference: str, request: Request) -> dict[str, Any]:
 async def get_summary_result(reference: str, request: Request) -> Response:
     """The summary result: JSON, or the official CEB792 XML (?format=xml); 404 until issued."""
     result = await run_in_threadpool(export.summary_result, request.app.state.customs, reference)
-    if _wants_xml(request):
+    if _format(request) != "json":
         return Response(result.as_xml(), media_type="application/xml")
     return JSONResponse(result.as_json())

@@ -319,6 +319,7 @@ class ReceiptView:
     return_time: str
     return_info: str
     history: tuple[dict[str, Any], ...]
+    sender_code: str = ""
 
     def as_xml(self) -> bytes:
         """The latest receipt as the official receipt message (e.g. CEB312Message)."""
@@ -348,6 +349,7 @@ def receipt_view(customs: Customs, reference: str) -> ReceiptView:
         document = session.get(Document, reference)
         if document is None:
             raise NotFound(f"no document with reference {reference}")
+        submission = session.get(Submission, document.submission_id)
         rows = (
             session.execute(
                 select(Receipt)
@@ -375,6 +377,7 @@ def receipt_view(customs: Customs, reference: str) -> ReceiptView:
             }
             for r in rows
         ),
+        sender_code=submission.sender_code if submission is not None else "",
     )
 
 

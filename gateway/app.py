@@ -71,6 +71,25 @@ async def revoke_certificate(certificate_id: int, request: Request) -> Response:
     )
 
 
+@api.get("/summaries/{reference}")
+async def get_summary(reference: str, request: Request) -> Response:
+    """An export summary application (CEB701) and the declaration number customs gave it."""
+    return await forward(_customs(request), "customs", request, f"/v1/summaries/{reference}")
+
+
+@api.get("/summaries/{reference}/result")
+async def get_summary_result(reference: str, request: Request) -> Response:
+    """The summary result: JSON, or the official CEB792 XML (`?format=xml`)."""
+    path = f"/v1/summaries/{reference}/result"
+    return await forward(_customs(request), "customs", request, path)
+
+
+@api.get("/platform-certificate")
+async def platform_certificate(request: Request) -> Response:
+    """The certificate that signs the platform's receipts (`?format=dxp`), as PEM."""
+    return await forward(_customs(request), "customs", request, "/v1/platform-certificate")
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway; upstream clients are opened with the app, not at import."""
     settings = settings or GatewaySettings()

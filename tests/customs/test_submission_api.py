@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from lxml import etree
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from customs.app import create_app
 from customs.ceb import dxp
-from customs.ceb.parsing import MAX_BODY_BYTES
+from customs.ceb.identity import certificate_der
+from customs.ceb.parsing import MAX_BODY_BYTES, parse_untrusted
 from customs.ceb.schema import CEB_NS, DS_NS, schema_for
-from customs.ceb.signature import RSA_SHA1, RSA_SHA256, SM2_SM3
+from customs.ceb.signature import RSA_SHA1, RSA_SHA256, SM2_SM3, verify_enveloped
 from customs.db import Document, Receipt, runtime
+from customs.receipt_signing import make_identity
 from customs.settings import CustomsSettings
+from tests.conftest import TEST_DATA_KEY
 from tests.support import Identity, sample, unsigned
 
 XML = {"Content-Type": "application/xml"}
@@ -470,3 +475,44 @@ def test_a_json_number_is_refused_because_it_could_lose_cents(customs_api):
     problem = _problem(customs_api.post("/v1/messages", json=payload), 422)
     assert problem["errors"][0]["rule"] == "string-values"
     assert problem["errors"][0]["path"] == "/documents/0/head/goodsValue"
+
+
+@pytest.fixture
+def signing_customs_api(database_url, customs_engine, tmp_path):
+    key, cert = make_identity(tmp_path)
+    settings = CustomsSettings(
+        database_url=database_url,
+        data_key=TEST_DATA_KEY,
+        receipt_key_file=str(key),
+        receipt_cert_file=str(cert),
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_a_receipt_comes_in_a_dxp_envelope_signed_by_the_platform(signing_customs_api):
+    api = signing_customs_api
+    reference = api.post("/v1/messages", content=CEB311, headers=XML).json()["documents"][0][
+        "reference"
+    ]
+    envelope = parse_untrusted(api.get(f"/v1/receipts/{reference}?format=dxp").content)
+    verified = verify_enveloped(envelope, allowed_algorithms=[SM2_SM3])
+    published = certificate_der(api.get("/v1/platform-certificate").content)
+    assert verified.certificate_der == published
+    inner = dxp.unwrap(envelope)
+    assert inner.msg_type == "CEB312Message"
+    assert inner.receiver_ids == ("1101180326",)
+    assert schema_for("import").validate(inner.root)
+
+
+def test_without_a_signing_identity_a_signed_receipt_is_a_clear_404(customs_api):
+    reference = customs_api.post("/v1/messages", content=CEB311, headers=XML).json()["documents"][
+        0
+    ]["reference"]
+    problem = _problem(customs_api.get(f"/v1/receipts/{reference}?format=dxp"), 404)
+    assert "CUSTOMS_RECEIPT_KEY_FILE" in problem["detail"]
+
+
+def test_an_unknown_receipt_format_is_refused_by_name(customs_api):
+    problem = _problem(customs_api.get("/v1/receipts/x?format=pdf"), 422)
+    assert problem["errors"][0]["path"] == "format"
