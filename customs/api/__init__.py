@@ -1,0 +1,14 @@
+"""Customs' HTTP routes, one module per group of use cases; errors mapped in one table."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from customs.api import certificates, declarations, messages, summaries
+from customs.api.problems import PROBLEMS
+
+router = APIRouter(prefix="/v1")
+for _module in (messages, certificates, declarations, summaries):
+    router.include_router(_module.router)
+
+__all__ = ["PROBLEMS", "router"]

@@ -1,0 +1,67 @@
+"""Routes for the certificate registry: who may sign for which enterprise."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from customs import certificates
+
+router = APIRouter()
+
+
+class CertificateIn(BaseModel):
+    """A signing certificate to register to an enterprise."""
+
+    enterpriseCode: str = Field(pattern=r"^[0-9A-Za-z]{1,18}$")
+    certificate: str = Field(min_length=1, max_length=20_000, description="PEM or base64 DER")
+    algorithms: list[str] = Field(
+        min_length=1,
+        description="SignatureMethod URIs this certificate may sign with",
+        examples=[["http://www.chinaport.gov.cn/2022/04/xmldsig#sm2-sm3"]],
+    )
+
+
+def _certificate_json(cert: certificates.RegisteredCertificate) -> dict[str, Any]:
+    return {
+        "id": cert.id,
+        "enterpriseCode": cert.enterprise_code,
+        "fingerprint": cert.fingerprint,
+        "subject": cert.subject,
+        "algorithms": list(cert.algorithms),
+        "registeredAt": cert.registered_at.isoformat(),
+        "revokedAt": cert.revoked_at.isoformat() if cert.revoked_at else None,
+    }
+
+
+@router.post("/certificates", status_code=201)
+async def register_certificate(body: CertificateIn, request: Request) -> dict[str, Any]:
+    """Register a signing certificate to an enterprise (signatures by others are refused)."""
+    cert = await run_in_threadpool(
+        partial(
+            certificates.register,
+            request.app.state.customs,
+            enterprise_code=body.enterpriseCode,
+            certificate=body.certificate,
+            algorithms=body.algorithms,
+        )
+    )
+    return _certificate_json(cert)
+
+
+@router.get("/certificates")
+async def list_certificates(enterpriseCode: str, request: Request) -> dict[str, Any]:
+    """The certificates registered to an enterprise."""
+    found = await run_in_threadpool(certificates.listed, request.app.state.customs, enterpriseCode)
+    return {"certificates": [_certificate_json(c) for c in found]}
+
+
+@router.delete("/certificates/{certificate_id}")
+async def revoke_certificate(certificate_id: int, request: Request) -> dict[str, Any]:
+    """Revoke a certificate: messages signed with it are refused from now on."""
+    cert = await run_in_threadpool(certificates.revoke, request.app.state.customs, certificate_id)
+    return _certificate_json(cert)
