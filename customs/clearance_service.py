@@ -18,9 +18,9 @@ from sqlmodel import col
 from customs import quota_store
 from customs.assembly import issue
 from customs.context import Customs
-from customs.db import Decision, Declaration, Document, Receipt, runtime
+from customs.db import Decision, Declaration, Document, PersonalDataReveal, Receipt, runtime
 from customs.domain.clearance import Action, TransitionRefused, transition
-from customs.domain.personal import shown
+from customs.domain.personal import PERSONAL_FIELDS, shown
 from messaging.consumer import HandlerContext
 from messaging.outbox import stage
 from schemas.envelope import Envelope, utc_now
@@ -207,6 +207,14 @@ def declaration_view(customs: Customs, declaration_id: str) -> dict[str, Any]:
                         "returnInfo": receipt.return_info,
                     }
                 )
+        reveals = [
+            {"officer": r.officer, "reason": r.reason, "at": r.revealed_at.isoformat()}
+            for r in session.execute(
+                select(PersonalDataReveal)
+                .where(col(PersonalDataReveal.declaration_id) == declaration_id)
+                .order_by(col(PersonalDataReveal.id))
+            ).scalars()
+        ]
         decisions = [
             {
                 "action": d.action,
@@ -234,7 +242,34 @@ def declaration_view(customs: Customs, declaration_id: str) -> dict[str, Any]:
         "documents": documents,
         "timeline": sorted(timeline, key=lambda r: r["returnTime"]),
         "decisions": decisions,
+        "reveals": reveals,
     }
+
+
+def reveal(
+    customs: Customs, declaration_id: str, *, officer: str, reason: str
+) -> dict[str, dict[str, str]]:
+    """A declaration's personal data unmasked, for an officer who says why; always audited."""
+    with Session(customs.engine) as session, session.begin():
+        declaration = session.get(Declaration, declaration_id)
+        if declaration is None:
+            raise DeclarationNotFound(f"no declaration {declaration_id}")
+        revealed: dict[str, dict[str, str]] = {}
+        for role in ("order", "payment", "waybill", "inventory"):
+            document = session.get(Document, getattr(declaration, f"{role}_document_id"))
+            if document is None:
+                continue
+            head = customs.vault.join(json.loads(document.head), document.personal)
+            revealed[role] = {k: v for k, v in head.items() if k in PERSONAL_FIELDS}
+        session.add(
+            PersonalDataReveal(
+                declaration_id=declaration_id,
+                officer=officer,
+                reason=reason,
+                revealed_at=utc_now(),
+            )
+        )
+    return revealed
 
 
 def find_declarations(

@@ -224,5 +224,17 @@ class SummarisedInventory(CustomsTable, table=True):
     on_record: bool
 
 
+class PersonalDataReveal(CustomsTable, table=True):
+    """An officer saw a declaration's personal data unmasked: who, when and why (the audit)."""
+
+    __tablename__ = "personal_data_reveal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    declaration_id: str = Field(foreign_key="declaration.id", index=True, max_length=36)
+    officer: str = Field(max_length=100)
+    reason: str = Field(max_length=1000)
+    revealed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 metadata = CustomsTable.metadata
 runtime = add_runtime_tables(metadata)

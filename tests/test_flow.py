@@ -178,6 +178,17 @@ def test_a_complete_declaration_arriving_in_any_order_is_matched_taxed_routed_an
     assert view["documents"]["order"]["head"]["buyerIdNumber"] == "330***********123X"
     assert [d["actor"] for d in view["decisions"]] == ["risk"]
 
+    revealed = clearance_service.reveal(
+        customs, view["id"], officer="officer-7", reason="buyer disputes the charge"
+    )
+    assert revealed["order"]["buyerIdNumber"] == builders.BUYER_ID
+    assert revealed["waybill"]["consigneeAddress"] == builders.ADDRESS
+    audited = _declaration(customs, builders.ORDER_NO)
+    assert [(r["officer"], r["reason"]) for r in audited["reveals"]] == [
+        ("officer-7", "buyer disputes the charge")
+    ]
+    assert audited["documents"]["order"]["head"]["buyerIdNumber"] == "330***********123X"
+
 
 def test_documents_that_do_not_match_reject_the_inventory_with_the_field_level_difference(
     broker, customs, risk_engine

@@ -84,3 +84,25 @@ async def decide(declaration_id: str, body: DecisionIn, request: Request) -> dic
 
     codes = await run_in_threadpool(run)
     return {"declarationId": declaration_id, "returnStatuses": list(codes)}
+
+
+class RevealIn(BaseModel):
+    """An officer asking to see a declaration's personal data unmasked (audited)."""
+
+    officer: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=1000, description="Why (audited)")
+
+
+@router.post("/declarations/{declaration_id}/reveal")
+async def reveal(declaration_id: str, body: RevealIn, request: Request) -> dict[str, Any]:
+    """The buyer's personal data unmasked, for an officer who gives a reason; audited."""
+    revealed = await run_in_threadpool(
+        partial(
+            clearance_service.reveal,
+            request.app.state.customs,
+            declaration_id,
+            officer=body.officer,
+            reason=body.reason,
+        )
+    )
+    return {"declarationId": declaration_id, "personalData": revealed}
