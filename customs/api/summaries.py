@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from customs import export
+from customs import export, export_views
 from customs.api.messages import response_format
 
 router = APIRouter()
 
 
-def _summary_json(view: export.SummaryView) -> dict[str, Any]:
+def _summary_json(view: export_views.SummaryView) -> dict[str, Any]:
     result = view.result or {}
     return {
         "reference": view.reference,
@@ -39,7 +39,7 @@ def _summary_json(view: export.SummaryView) -> dict[str, Any]:
 async def get_summary(reference: str, request: Request) -> dict[str, Any]:
     """An export summary application (CEB701, by its receipt reference): its status and, once
     concluded, the customs declaration number (entryId) the export tax refund needs."""
-    view = await run_in_threadpool(export.summary_view, request.app.state.customs, reference)
+    view = await run_in_threadpool(export_views.summary_view, request.app.state.customs, reference)
     return _summary_json(view)
 
 
@@ -49,7 +49,9 @@ async def get_summary(reference: str, request: Request) -> dict[str, Any]:
 )
 async def get_summary_result(reference: str, request: Request) -> Response:
     """The summary result: JSON, or the official CEB792 XML (?format=xml); 404 until issued."""
-    result = await run_in_threadpool(export.summary_result, request.app.state.customs, reference)
+    result = await run_in_threadpool(
+        export_views.summary_result, request.app.state.customs, reference
+    )
     if response_format(request) != "json":
         return Response(result.as_xml(), media_type="application/xml")
     return JSONResponse(result.as_json())

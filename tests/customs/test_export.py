@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 from lxml import etree
 
-from customs import export, service
+from customs import export, export_views, service
 from customs.ceb.schema import CEB_NS, schema_for
 from customs.ceb.writer import Sender, write_message
 from tests.customs import builders
@@ -140,7 +140,7 @@ def _decided(customs, reference: str):
 
 
 def _result_xml(customs, reference: str) -> etree._Element:
-    root = etree.fromstring(export.summary_result(customs, reference).as_xml())
+    root = etree.fromstring(export_views.summary_result(customs, reference).as_xml())
     assert schema_for("export").validate(root), schema_for("export").error_log
     return root
 
@@ -311,7 +311,7 @@ def test_held_export_inventories_become_result_lines_and_are_summarised_only_onc
     assert [_head_field(r, "msgSeqNo") for r in (first_root, last_root)] == ["1", "2"]
     assert [line["invtNo"] for line in _lines(last_root)] == []  # by number only
     assert "Invt-SPLIT-1, Invt-SPLIT-2" in last_part.return_info
-    assert export.summary_view(customs, parts[0]).status == "concluded"
+    assert export_views.summary_view(customs, parts[0]).status == "concluded"
 
 
 def _head(**overrides: str | None) -> dict[str, str]:
@@ -365,8 +365,8 @@ def test_a_summary_result_the_xsd_would_refuse_is_never_rendered():
     }
     line = {"invtNo": "I1", "logisticsNo": "L1", "gseqno": "1", "gnum": "1", "gcode": "85414010"}
     guid = "0F6C2E1A-77B4-4C1B-8D5E-2A9B3C4D5E6F"
-    good = export.SummaryResultMessage("ref", guid, json.dumps(head), "[]")
+    good = export_views.SummaryResultMessage("ref", guid, json.dumps(head), "[]")
     assert schema_for("export").validate(etree.fromstring(good.as_xml()))
-    bad = export.SummaryResultMessage("ref", guid, json.dumps(head), json.dumps([line]))
+    bad = export_views.SummaryResultMessage("ref", guid, json.dumps(head), json.dumps([line]))
     with pytest.raises(ValueError, match="not XSD-valid"):
         bad.as_xml()
