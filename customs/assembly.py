@@ -142,6 +142,10 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
         for role in ("order", "payment", "waybill", "inventory")
     }
     loaded = {role: _doc(customs, d) for role, d in docs.items() if d is not None}
+
+    def reject(code: int, info: str) -> None:
+        issue(session, ctx.emit, declaration, inventory=docs["inventory"], code=code, info=info)
+
     order, payment, waybill, inventory = (
         loaded[r] for r in ("order", "payment", "waybill", "inventory")
     )
@@ -177,14 +181,7 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
     ]
     if blocking:
         reasons = "; ".join(f"{m.rule} {m.message}" for m in blocking)
-        issue(
-            session,
-            ctx.emit,
-            declaration,
-            inventory=docs["inventory"],
-            code=clearance.REJECTED,
-            info=f"三单对碰不一致 / the four documents do not match: {reasons}",
-        )
+        reject(clearance.REJECTED, f"三单对碰不一致 / the four documents do not match: {reasons}")
         return
     try:
         lines = [
@@ -212,24 +209,10 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
             settings=customs.tax_settings,
         )
     except (UnknownHsCode, ValueError) as exc:
-        issue(
-            session,
-            ctx.emit,
-            declaration,
-            inventory=docs["inventory"],
-            code=clearance.REJECTED,
-            info=f"商品编码或数量有误 / the goods cannot be taxed: {exc}",
-        )
+        reject(clearance.REJECTED, f"商品编码或数量有误 / the goods cannot be taxed: {exc}")
         return
     if isinstance(tax, TaxRefusal):
-        issue(
-            session,
-            ctx.emit,
-            declaration,
-            inventory=docs["inventory"],
-            code=tax.return_status,
-            info=tax.message,
-        )
+        reject(tax.return_status, tax.message)
         return
     taken = declaration.buyer_key is not None and quota_store.consume(
         session,
@@ -240,13 +223,9 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
         annual_limit=customs.tax_settings.annual_limit,
     )
     if not taken:
-        issue(
-            session,
-            ctx.emit,
-            declaration,
-            inventory=docs["inventory"],
-            code=OVER_ANNUAL_LIMIT,
-            info="超过年度限额 / the buyer's used quota plus this purchase exceeds the annual "
+        reject(
+            OVER_ANNUAL_LIMIT,
+            "超过年度限额 / the buyer's used quota plus this purchase exceeds the annual "
             "limit (-621018)",
         )
         return

@@ -13,8 +13,8 @@ from clearway.http import current_correlation_id
 from customs import service
 from customs.api.problems import RequestInvalid, SigningNotConfigured
 from customs.ceb import jsonform
-from customs.ceb.parsing import MAX_BODY_BYTES
-from customs.domain.errors import FieldError, MessageFormatError, MessageTooLarge
+from customs.ceb.parsing import MAX_BODY_BYTES, too_large
+from customs.domain.errors import MessageFormatError
 from customs.service import ReceiptView
 
 router = APIRouter()
@@ -41,17 +41,7 @@ async def _read_capped(request: Request) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise MessageTooLarge(
-                code="0001",
-                title="Message body too large",
-                errors=(
-                    FieldError(
-                        path="/",
-                        rule="max-body-size",
-                        message=f"at most {MAX_BODY_BYTES} bytes are accepted",
-                    ),
-                ),
-            )
+            raise too_large()
         chunks.append(chunk)
     return b"".join(chunks)
 

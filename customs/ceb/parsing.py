@@ -31,20 +31,26 @@ def _parser() -> etree.XMLParser:
 _PARSER = _parser()
 
 
+def too_large(size: int | None = None) -> MessageTooLarge:
+    """The refusal of a body over the cap (`size` when it is known: the body was read whole)."""
+    seen = f"body is {size} bytes; " if size is not None else ""
+    return MessageTooLarge(
+        code="0001",
+        title="Message body too large",
+        errors=(
+            FieldError(
+                path="/",
+                rule="max-body-size",
+                message=f"{seen}at most {MAX_BODY_BYTES} bytes are accepted",
+            ),
+        ),
+    )
+
+
 def parse_untrusted(body: bytes) -> etree._Element:
     """Parse a message body, refusing what could make parsing costly or reach outside."""
     if len(body) > MAX_BODY_BYTES:
-        raise MessageTooLarge(
-            code="0001",
-            title="Message body too large",
-            errors=(
-                FieldError(
-                    path="/",
-                    rule="max-body-size",
-                    message=f"body is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted",
-                ),
-            ),
-        )
+        raise too_large(len(body))
     if not body.strip():
         raise MessageFormatError(
             code="0001",
