@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Dialect, Engine, Numeric, String, create_engine, event
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -81,3 +84,19 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(str(value)) if not isinstance(value, Decimal) else value
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Session]:
+    """A read-only session that sees one consistent state of the database across statements.
+
+    Reads spanning several SELECTs (a document and its receipts) must not mix states from before
+    and after a concurrent commit: REPEATABLE READ on PostgreSQL, an explicit deferred
+    transaction on SQLite (whose driver otherwise runs each SELECT on its own).
+    """
+    with Session(engine) as session:
+        if engine.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN")
+        elif engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session  # closing the session ends the transaction; loaded objects stay readable

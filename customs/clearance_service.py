@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway.database import snapshot
 from customs import quota_store
 from customs.assembly import issue
 from customs.context import Customs
@@ -175,7 +176,7 @@ def decide(
 def declaration_view(customs: Customs, declaration_id: str) -> dict[str, Any]:
     """A declaration as an officer reviews it: its documents (personal data masked), the match
     differences, the tax, the risk reasons, the receipts and the decisions taken."""
-    with Session(customs.engine) as session:
+    with snapshot(customs.engine) as session:
         declaration = session.get(Declaration, declaration_id)
         if declaration is None:
             raise DeclarationNotFound(f"no declaration {declaration_id}")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway.database import snapshot
 from customs.ceb.summary_result import MESSAGE_TYPE as RESULT_MESSAGE_TYPE
 from customs.ceb.summary_result import render_summary_result
 from customs.context import Customs
@@ -87,7 +88,7 @@ _APPLICATION_FIELDS = ("copNo", "agentCode", "ebcCode", "customsCode", "msgCount
 
 def summary_view(customs: Customs, reference: str) -> SummaryView:
     """An application's status and, once concluded, its declaration number (entryId)."""
-    with Session(customs.engine) as session:
+    with snapshot(customs.engine) as session:
         document = _application(session, reference)
         result = _result_of(session, reference)
         taken = (
@@ -116,7 +117,7 @@ def summary_view(customs: Customs, reference: str) -> SummaryView:
 
 def summary_result(customs: Customs, reference: str) -> SummaryResultMessage:
     """The summary result (CEB792) of an application, once customs has concluded it."""
-    with Session(customs.engine) as session:
+    with snapshot(customs.engine) as session:
         _application(session, reference)
         result = _result_of(session, reference)
         if result is None:

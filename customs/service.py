@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway.database import snapshot
 from customs import export, requests
 from customs.assembly import attach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
@@ -345,7 +346,7 @@ def _receipt_values(kind: DocumentKind, document: Document) -> dict[str, str]:
 
 def receipt_view(customs: Customs, reference: str) -> ReceiptView:
     """The receipts issued so far for one document."""
-    with Session(customs.engine) as session:
+    with snapshot(customs.engine) as session:
         document = session.get(Document, reference)
         if document is None:
             raise NotFound(f"no document with reference {reference}")
@@ -383,7 +384,7 @@ def receipt_view(customs: Customs, reference: str) -> ReceiptView:
 
 def submission_documents(customs: Customs, submission_id: str) -> list[Document]:
     """The documents of one submission in message order."""
-    with Session(customs.engine) as session:
+    with snapshot(customs.engine) as session:
         if session.get(Submission, submission_id) is None:
             raise NotFound(f"no submission {submission_id}")
         return list(
