@@ -236,5 +236,35 @@ class PersonalDataReveal(CustomsTable, table=True):
     revealed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class ExportInventory(CustomsTable, table=True):
+    """An export inventory (CEB603) customs accepted, by its number: the waybill its goods
+    travel on, and whether it was cancelled (CEB605). Its state is its document's latest CEB604
+    return status (120, 399, 800, 899; 100 once cancelled)."""
+
+    __tablename__ = "export_inventory"
+    __table_args__ = (UniqueConstraint("document_id", name="uq_export_inventory_document"),)
+
+    invt_no: str = Field(primary_key=True, max_length=20)
+    document_id: str = Field(foreign_key="document.id", max_length=36)
+    logistics_code: str = Field(max_length=18)
+    logistics_no: str = Field(max_length=32, index=True)
+    # Cancelled inventories are neither moved nor summarised again (customs.export reads it).
+    cancelled: bool = False
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ExportBillLink(CustomsTable, table=True):
+    """A CEB607 master/house bill link (清单总分单): an export inventory travels under a master
+    bill (billNo), so that the departure of the bill (CEB509) closes it. One bill per inventory."""
+
+    __tablename__ = "export_bill_link"
+
+    invt_no: str = Field(foreign_key="export_inventory.invt_no", primary_key=True, max_length=20)
+    bill_no: str = Field(max_length=37, index=True)
+    waybill_document_id: str = Field(foreign_key="document.id", max_length=36)
+    linked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 metadata = CustomsTable.metadata
 runtime = add_runtime_tables(metadata)

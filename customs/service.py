@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from clearway.database import snapshot
-from customs import export, requests
+from customs import export, export_flow, requests
 from customs.assembly import attach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.dxp import inside_data, is_dxp, unwrap
@@ -188,6 +188,11 @@ _REQUESTS = {
     "CEB623Message": requests.cancel,
     "CEB625Message": requests.return_goods,
     "CEB701Message": export.conclude_summary,
+    "CEB603Message": export_flow.accept_inventory,
+    "CEB507Message": export_flow.arrive,
+    "CEB607Message": export_flow.link_bill,
+    "CEB509Message": export_flow.depart,
+    "CEB605Message": export_flow.cancel,
 }
 
 

@@ -48,7 +48,7 @@ class DocumentAcceptedV1(_Event):
         default=None, max_digits=19, decimal_places=5, description="CNY, where the kind has one"
     )
     currency: str | None = Field(default=None, pattern=r"^\d{3}$")
-    line_count: int = Field(ge=0, le=99)
+    line_count: int = Field(ge=0, description="Lines (goods, waybills) the document carries")
     return_status: Literal[120, 399] = Field(
         default=120, description="120, or 399 where the receipt type has no 120 (export, CEB514)"
     )

@@ -66,8 +66,8 @@ def _export_inventory(
     netWeight: str = "2.0",
 ) -> bytes:
     """A CEB603 summary-declaration (statisticsFlag B) inventory of the sample's consignor at
-    customs 1501, with its goods as (gcode, gname). It carries its invtNo: nothing assigns
-    export inventory numbers yet."""
+    customs 1501, with its goods as (gcode, gname). It carries its own invtNo, which customs
+    keeps (it numbers only inventories declared without one)."""
     head = {
         "guid": "4CDE1CFD-EDED-46B1-946C-B8022E42FC94",
         "appType": "1",
