@@ -196,6 +196,10 @@ _REQUESTS = {
 }
 
 
+# Inventories have a lifecycle: they are withdrawn by a cancellation, never deleted.
+_WITHDRAWN_BY = {"CEB621Message": "CEB623Message", "CEB603Message": "CEB605Message"}
+
+
 def _take_effect(
     customs: Customs, session: Session, document: Document, decision: Decision
 ) -> Decision:
@@ -254,6 +258,7 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
         accepted_code=accepted_code(kind.receipt_message),
         locked_by_inventory=previous is not None and locked_by_inventory(session, previous),
         older_than_declared=previous is not None and _app_time(document) < _app_time(previous),
+        withdrawn_by=_WITHDRAWN_BY.get(document.message_type),
     )
     if decision.accepted and not decision.unregister:
         decision = _take_effect(customs, session, document, decision)

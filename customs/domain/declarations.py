@@ -37,11 +37,14 @@ def decide(
     accepted_code: int = ReturnStatus.ACCEPTED,
     locked_by_inventory: bool = False,
     older_than_declared: bool = False,
+    withdrawn_by: str | None = None,
 ) -> Decision:
     """Apply appType 1 (new), 2 (change), 3 (delete) against the documents already declared.
 
     `locked_by_inventory`: an order already carried by a declared inventory (-301011).
     `older_than_declared`: its appTime is before the declared version's (stale, -301014).
+    `withdrawn_by`: the message that withdraws this kind (an inventory is cancelled, with CEB623
+    or CEB605, never deleted with appType 3).
     """
     if app_type == "1":
         if declared:
@@ -56,6 +59,11 @@ def decide(
             register=True,
         )
     action = "change" if app_type == "2" else "delete"
+    if app_type == "3" and withdrawn_by is not None:
+        return Decision(
+            GENERIC_NOT_FOUND,
+            f"不可删除 / a {label} cannot be deleted: withdraw it with {withdrawn_by}",
+        )
     if not declared:
         code = NOT_FOUND_CODES.get(message_type, GENERIC_NOT_FOUND)
         return Decision(code, f"单据不存在 / no declared {label} to {action} ({code})")

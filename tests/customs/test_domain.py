@@ -62,3 +62,20 @@ def test_personal_values_are_masked(value, masked):
 def test_only_personal_fields_are_masked():
     assert shown("buyerIdNumber", "130681136250023332") != "130681136250023332"
     assert shown("orderNo", "order20160321116421002") == "order20160321116421002"
+
+
+@pytest.mark.parametrize(
+    ("message_type", "withdrawn_by"),
+    [("CEB621Message", "CEB623Message"), ("CEB603Message", "CEB605Message")],
+)
+def test_an_inventory_is_never_deleted_only_cancelled(message_type, withdrawn_by):
+    decision = decide(
+        message_type=message_type,
+        label="inventory",
+        app_type="3",
+        declared=True,
+        duplicate_code=-621004,
+        withdrawn_by=withdrawn_by,
+    )
+    assert (decision.return_status, decision.accepted) == (100, False)
+    assert withdrawn_by in decision.return_info
