@@ -19,6 +19,7 @@ GB 11643 check character (it should end in X), so the builders use 3301061990010
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -423,3 +424,62 @@ def summary_apply_head(**overrides: Override) -> dict[str, str]:
         },
         overrides,
     )
+
+
+# --- export ---------------------------------------------------------------------------------
+
+EXPORT_CONSIGNOR = "1105910159"
+EXPORT_CONSIGNOR_NAME = "东方物通科技(北京)有限公司"
+
+
+def export_inventory_message(
+    copNo: str,
+    *,
+    goods: Sequence[tuple[str, str]] = (("9503008900", "积木"),),
+    invt_no: str | None = None,
+    appTime: str = "20240901100000",
+    grossWeight: str = "2.5",
+    netWeight: str = "2.0",
+) -> bytes:
+    """A CEB603 summary-declaration (statisticsFlag B) inventory of one consignor at customs
+    1501, on waybill L-{copNo}, with goods as (gcode, gname); the official CEB603 sample fails
+    the XSD, so it is written from fields. Without `invt_no`, customs numbers it."""
+    from customs.ceb.writer import Sender, write_message
+
+    name = EXPORT_CONSIGNOR_NAME
+    # fmt: off
+    head = {
+        "guid": str(uuid.uuid4()).upper(), "appType": "1", "appTime": appTime, "appStatus": "2",
+        "customsCode": "1501", "ebpCode": EXPORT_CONSIGNOR, "ebpName": name,
+        "orderNo": f"EXP-{copNo}", "logisticsCode": EXPORT_CONSIGNOR, "logisticsName": name,
+        "logisticsNo": f"L-{copNo}", "copNo": copNo, "invtNo": invt_no, "ieFlag": "E",
+        "portCode": "1501", "ieDate": appTime[:8], "statisticsFlag": "B",
+        "agentCode": EXPORT_CONSIGNOR, "agentName": name, "ebcCode": EXPORT_CONSIGNOR,
+        "ebcName": name, "ownerCode": EXPORT_CONSIGNOR, "ownerName": name, "tradeMode": "9610",
+        "trafMode": "5", "country": "116", "POD": "NRT", "freight": "10", "fCurrency": "142",
+        "fFlag": "3", "insuredFee": "0", "iCurrency": "142", "iFlag": "3", "wrapType": "2",
+        "packNo": "1", "grossWeight": grossWeight, "netWeight": netWeight,
+    }
+    lines = [
+        {
+            "gnum": str(gnum),
+            "itemNo": f"SKU{gnum}",
+            "itemName": gname,
+            "gcode": gcode,
+            "gname": gname,
+            "gmodel": "1个",
+            "barCode": "无",
+            "country": "142",
+            "currency": "142",
+            "qty": "1",
+            "qty1": "1",
+            "unit": "007",
+            "unit1": "007",
+            "price": "20",
+            "totalPrice": "20",
+        }
+        for gnum, (gcode, gname) in enumerate(goods, start=1)
+    ]
+    # fmt: on
+    fields = {k: v for k, v in head.items() if v is not None}
+    return write_message("CEB603Message", [(fields, lines)], Sender(EXPORT_CONSIGNOR, "东方物通"))

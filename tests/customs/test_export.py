@@ -11,7 +11,6 @@ from lxml import etree
 
 from customs import export, export_views, service
 from customs.ceb.schema import CEB_NS, schema_for
-from customs.ceb.writer import Sender, write_message
 from tests.customs import builders
 from tests.support import sample, unsigned, wait_for
 from tests.test_flow import workers
@@ -57,77 +56,10 @@ def _application(copNo: str, invt_nos: Sequence[str] = (), **head: str | None) -
 
 
 def _export_inventory(
-    invt_no: str,
-    copNo: str,
-    goods: Sequence[tuple[str, str]],
-    *,
-    appTime: str = "20240901100000",
-    grossWeight: str = "2.5",
-    netWeight: str = "2.0",
+    invt_no: str, copNo: str, goods: Sequence[tuple[str, str]], **fields: str
 ) -> bytes:
-    """A CEB603 summary-declaration (statisticsFlag B) inventory of the sample's consignor at
-    customs 1501, with its goods as (gcode, gname). It carries its own invtNo, which customs
-    keeps (it numbers only inventories declared without one)."""
-    head = {
-        "guid": "4CDE1CFD-EDED-46B1-946C-B8022E42FC94",
-        "appType": "1",
-        "appTime": appTime,
-        "appStatus": "2",
-        "customsCode": "1501",
-        "ebpCode": CONSIGNOR,
-        "ebpName": "东方物通科技(北京)有限公司",
-        "orderNo": f"EXP-{copNo}",
-        "logisticsCode": CONSIGNOR,
-        "logisticsName": "东方物通科技(北京)有限公司",
-        "logisticsNo": f"L-{copNo}",
-        "copNo": copNo,
-        "invtNo": invt_no,
-        "ieFlag": "E",
-        "portCode": "1501",
-        "ieDate": appTime[:8],
-        "statisticsFlag": "B",
-        "agentCode": CONSIGNOR,
-        "agentName": "东方物通科技(北京)有限公司",
-        "ebcCode": CONSIGNOR,
-        "ebcName": "东方物通科技(北京)有限公司",
-        "ownerCode": CONSIGNOR,
-        "ownerName": "东方物通科技(北京)有限公司",
-        "tradeMode": "9610",
-        "trafMode": "5",
-        "country": "116",
-        "POD": "NRT",
-        "freight": "10",
-        "fCurrency": "142",
-        "fFlag": "3",
-        "insuredFee": "0",
-        "iCurrency": "142",
-        "iFlag": "3",
-        "wrapType": "2",
-        "packNo": "1",
-        "grossWeight": grossWeight,
-        "netWeight": netWeight,
-    }
-    lines = [
-        {
-            "gnum": str(gnum),
-            "itemNo": f"SKU{gnum}",
-            "itemName": gname,
-            "gcode": gcode,
-            "gname": gname,
-            "gmodel": "1个",
-            "barCode": "无",
-            "country": "142",
-            "currency": "142",
-            "qty": "1",
-            "qty1": "1",
-            "unit": "007",
-            "unit1": "007",
-            "price": "20",
-            "totalPrice": "20",
-        }
-        for gnum, (gcode, gname) in enumerate(goods, start=1)
-    ]
-    return write_message("CEB603Message", [(head, lines)], Sender(CONSIGNOR, "东方物通"))
+    """A held CEB603 carrying its own invtNo (which customs keeps)."""
+    return builders.export_inventory_message(copNo, goods=goods, invt_no=invt_no, **fields)
 
 
 def _submit(customs, body: bytes) -> str:

@@ -17,6 +17,7 @@ from customs.ceb.writer import Sender, write_message
 from customs.domain import export_clearance as rules
 from customs.domain.clearance import allowed_codes
 from customs.domain.export_clearance import Inventory, Step, StepRefused
+from tests.customs import builders
 from tests.support import wait_for
 from tests.test_flow import workers
 
@@ -41,47 +42,7 @@ def _common(copNo: str) -> dict[str, str]:
 
 
 def _inventory(copNo: str, *, invt_no: str | None = None) -> bytes:
-    """A CEB603 summary-declaration (statisticsFlag B) inventory of one line, on waybill
-    L-{copNo}; the official CEB603 sample fails the XSD, so it is written from fields."""
-    head = {
-        **_common(copNo),
-        "ebpCode": CONSIGNOR,
-        "ebpName": NAME,
-        "orderNo": f"EXP-{copNo}",
-        "logisticsCode": CONSIGNOR,
-        "logisticsName": NAME,
-        "logisticsNo": f"L-{copNo}",
-        "invtNo": invt_no,
-        "ieFlag": "E",
-        "portCode": "1501",
-        "ieDate": "20240901",
-        "statisticsFlag": "B",
-        "agentCode": CONSIGNOR,
-        "agentName": NAME,
-        "ebcCode": CONSIGNOR,
-        "ebcName": NAME,
-        "ownerCode": CONSIGNOR,
-        "ownerName": NAME,
-        "tradeMode": "9610",
-        "trafMode": "5",
-        "country": "116",
-        "POD": "NRT",
-        "freight": "10",
-        "fCurrency": "142",
-        "fFlag": "3",
-        "insuredFee": "0",
-        "iCurrency": "142",
-        "iFlag": "3",
-        "wrapType": "2",
-        "packNo": "1",
-        "grossWeight": "2.5",
-        "netWeight": "2.0",
-    }
-    line = dict(gnum="1", itemNo="SKU1", itemName="积木", gcode="9503008900", gname="积木",
-                gmodel="1个", barCode="无", country="142", currency="142", qty="1", qty1="1",
-                unit="007", unit1="007", price="20", totalPrice="20")  # fmt: skip
-    fields = {k: v for k, v in head.items() if v is not None}
-    return write_message("CEB603Message", [(fields, [line])], SENDER)
+    return builders.export_inventory_message(copNo, invt_no=invt_no)
 
 
 def _lines(waybills: Sequence[str]) -> list[dict[str, str]]:
