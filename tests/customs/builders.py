@@ -341,12 +341,12 @@ _order, _payment, _waybill, _inventory = order, payment, waybill, inventory
 # --- documents for the rules about other messages (X14, X15, X17-X19) -----------------------
 
 
-def refund(*, lines: Sequence[Mapping[str, str]] | None = None, **overrides: Override) -> Doc:
-    """CEB625 InvtRefundHead + InvtRefundList returning the §c.3 inventory's goods in full."""
-    head = {
-        "guid": "7E5A3C19-2D4B-4F6A-8B0C-5E7D9F1A3C40",
+def _request_head(guid: str, app_time: str, reason: str) -> dict[str, str]:
+    """The head a cancellation (CEB623) or a return (CEB625) of the §c.3 inventory shares."""
+    return {
+        "guid": guid,
         "appType": "1",
-        "appTime": "20240910100000",
+        "appTime": app_time,
         "appStatus": "2",
         "customsCode": "2991",
         "orderNo": ORDER_NO,
@@ -364,37 +364,24 @@ def refund(*, lines: Sequence[Mapping[str, str]] | None = None, **overrides: Ove
         "buyerTelephone": BUYER_PHONE,
         "agentCode": EBC_CODE,
         "agentName": "某跨境电商企业",
-        "reason": "质量问题 / quality problem",
+        "reason": reason,
     }
+
+
+def refund(*, lines: Sequence[Mapping[str, str]] | None = None, **overrides: Override) -> Doc:
+    """CEB625 InvtRefundHead + InvtRefundList returning the §c.3 inventory's goods in full."""
+    head = _request_head(
+        "7E5A3C19-2D4B-4F6A-8B0C-5E7D9F1A3C40", "20240910100000", "质量问题 / quality problem"
+    )
     default = [{"gnum": "1", "gcode": "1901101000", "gname": "婴儿奶粉", "qty": "2", "unit": "122"}]
     return _doc(head, default if lines is None else lines, overrides)
 
 
 def cancel(**overrides: Override) -> Doc:
     """CEB623 InvtCancel of the §c.3 inventory."""
-    head = {
-        "guid": "3D9F7B51-6E2C-4A8D-9F13-2B4D6F8A0C51",
-        "appType": "1",
-        "appTime": "20240901140000",
-        "appStatus": "2",
-        "customsCode": "2991",
-        "orderNo": ORDER_NO,
-        "ebpCode": EBP_CODE,
-        "ebpName": "某跨境电商平台",
-        "ebcCode": EBC_CODE,
-        "ebcName": "某跨境电商企业",
-        "logisticsNo": LOGISTICS_NO,
-        "logisticsCode": LOGISTICS_CODE,
-        "logisticsName": "某物流公司",
-        "invtNo": INVT_NO,
-        "buyerIdType": "1",
-        "buyerIdNumber": BUYER_ID,
-        "buyerName": BUYER_NAME,
-        "buyerTelephone": BUYER_PHONE,
-        "agentCode": EBC_CODE,
-        "agentName": "某跨境电商企业",
-        "reason": "买家取消 / buyer cancelled",
-    }
+    head = _request_head(
+        "3D9F7B51-6E2C-4A8D-9F13-2B4D6F8A0C51", "20240901140000", "买家取消 / buyer cancelled"
+    )
     return _doc(head, [], overrides)
 
 
