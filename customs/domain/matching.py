@@ -803,6 +803,36 @@ def _key_agreement(
     return found
 
 
+def _against_inventory(
+    rule: str,
+    where: str,
+    request: Doc,
+    inventory: Doc,
+    *,
+    inventory_status: int,
+    allowed: frozenset[int],
+    action: str,
+    refusal: str,
+) -> list[Mismatch]:
+    """A request against a declared inventory: the same keys (§2.1), and a state allowing it."""
+    found = _key_agreement(
+        rule, where, request, inventory, ("invtNo", "orderNo", "logisticsNo", "buyerIdNumber")
+    )
+    if inventory_status not in allowed:
+        found.append(
+            Mismatch(
+                rule=rule,
+                field="returnStatus",
+                left=f"{_INVENTORY_HEAD} returnStatus",
+                left_value=str(inventory_status),
+                right=f"states that allow {action}",
+                right_value=", ".join(map(str, sorted(allowed))),
+                message=refusal,
+            )
+        )
+    return found
+
+
 def check_refund(refund: Doc, inventory: Doc, *, inventory_status: int) -> tuple[Mismatch, ...]:
     """X14: a CEB625 return against its released inventory.
 
@@ -810,23 +840,17 @@ def check_refund(refund: Doc, inventory: Doc, *, inventory_status: int) -> tuple
     original qty; the inventory must be released or closed (800/899); the keys of §2.1
     (invtNo, orderNo, logisticsNo, buyer ID) must agree.
     """
-    where = "CEB625 InvtRefundHead"
-    found = _key_agreement(
-        "X14", where, refund, inventory, ("invtNo", "orderNo", "logisticsNo", "buyerIdNumber")
+    found = _against_inventory(
+        "X14",
+        "CEB625 InvtRefundHead",
+        refund,
+        inventory,
+        inventory_status=inventory_status,
+        allowed=RELEASED,
+        action="a return",
+        refusal=f"goods can be returned only once the inventory is released (800) or "
+        f"closed (899); it is in state {inventory_status}",
     )
-    if inventory_status not in RELEASED:
-        found.append(
-            Mismatch(
-                rule="X14",
-                field="returnStatus",
-                left=f"{_INVENTORY_HEAD} returnStatus",
-                left_value=str(inventory_status),
-                right="states that allow a return",
-                right_value="800, 899",
-                message=f"goods can be returned only once the inventory is released (800) or "
-                f"closed (899); it is in state {inventory_status}",
-            )
-        )
     original = _by_gnum(inventory.lines)
     for position, line in enumerate(refund.lines, start=1):
         number = parse_int(line.get("gnum"))
@@ -865,23 +889,17 @@ def check_refund(refund: Doc, inventory: Doc, *, inventory_status: int) -> tuple
 
 def check_cancel(cancel: Doc, inventory: Doc, *, inventory_status: int) -> tuple[Mismatch, ...]:
     """X15: a CEB623 cancellation is allowed only before release (inferred from -623005)."""
-    where = "CEB623 InvtCancel"
-    found = _key_agreement(
-        "X15", where, cancel, inventory, ("invtNo", "orderNo", "logisticsNo", "buyerIdNumber")
+    found = _against_inventory(
+        "X15",
+        "CEB623 InvtCancel",
+        cancel,
+        inventory,
+        inventory_status=inventory_status,
+        allowed=CANCELLABLE,
+        action="a cancellation",
+        refusal=f"the inventory is in state {inventory_status}; it can be cancelled only "
+        "before release (-623005)",
     )
-    if inventory_status not in CANCELLABLE:
-        found.append(
-            Mismatch(
-                rule="X15",
-                field="returnStatus",
-                left=f"{_INVENTORY_HEAD} returnStatus",
-                left_value=str(inventory_status),
-                right="states that allow a cancellation",
-                right_value=", ".join(map(str, sorted(CANCELLABLE))),
-                message=f"the inventory is in state {inventory_status}; it can be cancelled only "
-                "before release (-623005)",
-            )
-        )
     return tuple(found)
 
 
