@@ -304,7 +304,8 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
             ),
             key=document.business_key,
         )
-        attach(customs, ctx, document)
+        if not decision.unregister:  # a deleted document joins no declaration
+            attach(customs, ctx, document)
     else:
         ctx.emit(
             DocumentRejectedV1(
