@@ -90,6 +90,26 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
             assess(customs, ctx, declaration)
 
 
+def documents_of(session: Session, declaration: Declaration) -> dict[str, Document | None]:
+    """The declaration's order, payment, waybill and inventory (None for one not yet held)."""
+    found: dict[str, Document | None] = {}
+    for role in ("order", "payment", "waybill", "inventory"):
+        document_id = getattr(declaration, f"{role}_document_id")
+        found[role] = session.get(Document, document_id) if document_id is not None else None
+    return found
+
+
+def detach(session: Session, document: Document) -> None:
+    """Take a deleted document out of the declarations it was part of."""
+    role = ROLES.get(document.message_type)
+    if role is None:
+        return
+    column = getattr(Declaration, f"{role}_document_id")
+    for declaration in session.execute(select(Declaration).where(column == document.id)).scalars():
+        setattr(declaration, f"{role}_document_id", None)
+        declaration.updated_at = utc_now()
+
+
 def locked_by_inventory(session: Session, document: Document) -> bool:
     """Whether an order is carried by an inventory customs holds (it can then not change)."""
     if document.message_type != "CEB311Message":
@@ -137,10 +157,7 @@ def _decimal(text: str | None) -> Decimal:
 def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> None:
     """Match the four documents, tax the declaration and take the buyer's quota, or reject it."""
     session = ctx.session
-    docs = {
-        role: session.get(Document, getattr(declaration, f"{role}_document_id"))
-        for role in ("order", "payment", "waybill", "inventory")
-    }
+    docs = documents_of(session, declaration)
     loaded = {role: _doc(customs, d) for role, d in docs.items() if d is not None}
 
     def reject(code: int, info: str) -> None:

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from clearway.database import snapshot
 from customs import quota_store
-from customs.assembly import issue
+from customs.assembly import documents_of, issue
 from customs.context import Customs
 from customs.db import Decision, Declaration, Document, PersonalDataReveal, Receipt, runtime
 from customs.domain.clearance import Action, TransitionRefused, transition
@@ -182,8 +182,7 @@ def declaration_view(customs: Customs, declaration_id: str) -> dict[str, Any]:
             raise DeclarationNotFound(f"no declaration {declaration_id}")
         documents: dict[str, Any] = {}
         timeline: list[dict[str, Any]] = []
-        for role in ("order", "payment", "waybill", "inventory"):
-            document = session.get(Document, getattr(declaration, f"{role}_document_id"))
+        for role, document in documents_of(session, declaration).items():
             if document is None:
                 documents[role] = None
                 continue
@@ -256,8 +255,7 @@ def reveal(
         if declaration is None:
             raise DeclarationNotFound(f"no declaration {declaration_id}")
         revealed: dict[str, dict[str, str]] = {}
-        for role in ("order", "payment", "waybill", "inventory"):
-            document = session.get(Document, getattr(declaration, f"{role}_document_id"))
+        for role, document in documents_of(session, declaration).items():
             if document is None:
                 continue
             head = customs.vault.join(json.loads(document.head), document.personal)

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from clearway.database import snapshot
 from customs import export, export_flow, requests
-from customs.assembly import attach, locked_by_inventory, quota_year_of
+from customs.assembly import attach, detach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.dxp import inside_data, is_dxp, unwrap
 from customs.ceb.parsing import parse_untrusted
@@ -276,6 +276,8 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
             existing.document_id = document.id
     if decision.unregister and existing is not None:
         session.execute(delete(DeclaredKey).where(col(DeclaredKey.id) == existing.id))
+        if previous is not None:
+            detach(session, previous)
     document.return_status = decision.return_status
     document.updated_at = now
     session.add(

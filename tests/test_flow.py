@@ -321,3 +321,28 @@ def test_returning_part_of_released_goods_gives_that_share_of_the_quota_back(
         )
         receipt = wait_for(lambda: _receipt(customs, refused, 399, 100, -625209), timeout_s=15)
     assert receipt.return_status == -625209
+
+
+def test_a_deleted_order_leaves_its_declaration_until_a_new_one_comes(broker, customs, risk_engine):
+    declaration = builders.declaration_set()
+    order = declaration.order
+    deleted = dict(order.head, appType="3", appTime="20240901110000")
+    with workers(broker, customs, risk_engine):
+        submit_set(customs, declaration, order=("order", "payment"))
+        wait_for(lambda: _declaration(customs, builders.ORDER_NO), timeout_s=15)
+        body = write_message(
+            "CEB311Message", [(deleted, order.lines)], Sender(order.head["ebpCode"], "p")
+        )
+        reference = (
+            service.submit_message(customs, body, correlation_id="del").documents[0].reference
+        )
+        wait_for(lambda: _receipt(customs, reference, 120), timeout_s=15)
+        view = wait_for(
+            lambda: (
+                (v := _declaration(customs, builders.ORDER_NO))
+                and v["documents"]["order"] is None
+                and v
+            ),
+            timeout_s=15,
+        )
+    assert view["documents"]["payment"] is not None
