@@ -17,3 +17,5 @@ class RiskSettings(BaseSettings):
     worker_health_port: int = 0
     # Share of declarations inspected at random whatever their score (unbiased outcomes).
     random_inspection_rate: Decimal = Field(default=Decimal("0.02"), ge=0, le=1)
+    # A rule set file (JSON, see risk/rules/default.json); the shipped one when unset.
+    rules_file: str | None = None
