@@ -38,12 +38,14 @@ _LIMIT_RULES = frozenset({"X11", "X12"})
 _MATCH_CODE = {"CEB311": "CEB311Message", "CEB411": "CEB411Message", "CEB511": "CEB511Message"}
 
 
-def _head(customs: Customs, document: Document) -> dict[str, str]:
+def full_head(customs: Customs, document: Document) -> dict[str, str]:
+    """A document's head as declared, its encrypted personal fields opened."""
     return customs.vault.join(json.loads(document.head), document.personal)
 
 
-def _doc(customs: Customs, document: Document) -> Doc:
-    return Doc(head=_head(customs, document), lines=tuple(json.loads(document.lines)))
+def declared_doc(customs: Customs, document: Document) -> Doc:
+    """A stored document as the business rules read it: full head and lines."""
+    return Doc(head=full_head(customs, document), lines=tuple(json.loads(document.lines)))
 
 
 def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
@@ -158,7 +160,7 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
     """Match the four documents, tax the declaration and take the buyer's quota, or reject it."""
     session = ctx.session
     docs = documents_of(session, declaration)
-    loaded = {role: _doc(customs, d) for role, d in docs.items() if d is not None}
+    loaded = {role: declared_doc(customs, d) for role, d in docs.items() if d is not None}
 
     def reject(code: int, info: str) -> None:
         issue(session, ctx.emit, declaration, inventory=docs["inventory"], code=code, info=info)

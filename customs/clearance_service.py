@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from clearway.database import snapshot
 from customs import quota_store
-from customs.assembly import documents_of, issue
+from customs.assembly import documents_of, full_head, issue
 from customs.context import Customs
 from customs.db import Decision, Declaration, Document, PersonalDataReveal, Receipt, runtime
 from customs.domain.clearance import Action, TransitionRefused, transition
@@ -186,7 +186,7 @@ def declaration_view(customs: Customs, declaration_id: str) -> dict[str, Any]:
             if document is None:
                 documents[role] = None
                 continue
-            head = customs.vault.join(json.loads(document.head), document.personal)
+            head = full_head(customs, document)
             documents[role] = {
                 "reference": document.id,
                 "messageType": document.message_type,
@@ -258,7 +258,7 @@ def reveal(
         for role, document in documents_of(session, declaration).items():
             if document is None:
                 continue
-            head = customs.vault.join(json.loads(document.head), document.personal)
+            head = full_head(customs, document)
             revealed[role] = {k: v for k, v in head.items() if k in PERSONAL_FIELDS}
         session.add(
             PersonalDataReveal(

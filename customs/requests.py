@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from customs import quota_store
+from customs.assembly import declared_doc
 from customs.context import Customs
 from customs.db import Declaration, Document
 from customs.domain import clearance
 from customs.domain.declarations import Decision
-from customs.domain.matching import Doc, check_cancel, check_refund
+from customs.domain.matching import check_cancel, check_refund
 
 CANCEL_NOT_ALLOWED = -623005
 LINE_NOT_IN_INVENTORY = -625209
@@ -34,26 +35,19 @@ def _inventory(session: Session, invt_no: str) -> tuple[Document, Declaration] |
     return (document, declaration) if declaration is not None else None
 
 
-def _doc(customs: Customs, document: Document) -> Doc:
-    return Doc(
-        head=customs.vault.join(json.loads(document.head), document.personal),
-        lines=tuple(json.loads(document.lines)),
-    )
-
-
 def _not_found(invt_no: str) -> Decision:
     return Decision(clearance.REJECTED, f"清单不存在 / no declared inventory with invtNo {invt_no}")
 
 
 def cancel(customs: Customs, session: Session, request: Document) -> Decision:
     """Cancel an inventory before release; the buyer's quota is given back."""
-    head = _doc(customs, request)
+    head = declared_doc(customs, request)
     found = _inventory(session, head.head.get("invtNo", ""))
     if found is None:
         return _not_found(head.head.get("invtNo", ""))
     inventory, declaration = found
     status = -1 if declaration.cancelled else (declaration.status or 0)
-    problems = check_cancel(head, _doc(customs, inventory), inventory_status=status)
+    problems = check_cancel(head, declared_doc(customs, inventory), inventory_status=status)
     if problems:
         return Decision(
             CANCEL_NOT_ALLOWED,
@@ -79,12 +73,12 @@ def _value(text: str | None) -> Decimal:
 
 def return_goods(customs: Customs, session: Session, request: Document) -> Decision:
     """Accept a return of released goods (X14); the returned value goes back to the quota."""
-    refund = _doc(customs, request)
+    refund = declared_doc(customs, request)
     found = _inventory(session, refund.head.get("invtNo", ""))
     if found is None:
         return _not_found(refund.head.get("invtNo", ""))
     inventory, declaration = found
-    original = _doc(customs, inventory)
+    original = declared_doc(customs, inventory)
     problems = check_refund(refund, original, inventory_status=declaration.status or 0)
     if problems:
         code = (

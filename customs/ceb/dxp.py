@@ -37,12 +37,11 @@ from typing import Any, cast
 
 from lxml import etree
 
-from customs.ceb.parsing import MAX_BODY_BYTES, parse_untrusted
+from customs.ceb.parsing import MAX_BODY_BYTES, parse_untrusted, too_large
 from customs.ceb.schema import DS_NS, DXP_NS, NSMAP, check_schema, schema_for, source_line
 from customs.domain.errors import (
     FieldError,
     MessageFormatError,
-    MessageTooLarge,
     UnsupportedMessage,
 )
 from customs.timefmt import china_time
@@ -111,19 +110,7 @@ def unwrap(root: etree._Element) -> Unwrapped:
     _validate_envelope(root)
     assert data is not None and body is not None  # the XSD requires Data, with simple content
     if len(body) > MAX_BODY_BYTES:
-        raise MessageTooLarge(
-            code="0001",
-            title="Message body too large",
-            errors=(
-                FieldError(
-                    path=DATA_PATH,
-                    rule="max-body-size",
-                    line=source_line(data),
-                    message=f"Data decodes to {len(body)} bytes; at most {MAX_BODY_BYTES} are"
-                    " accepted",
-                ),
-            ),
-        )
+        raise too_large(len(body), path=DATA_PATH, line=source_line(data), what="Data decodes to")
     with inside_data():
         inner = parse_untrusted(body)
     trans_info = root.find(_TRANS_INFO)

@@ -31,16 +31,19 @@ def _parser() -> etree.XMLParser:
 _PARSER = _parser()
 
 
-def too_large(size: int | None = None) -> MessageTooLarge:
-    """The refusal of a body over the cap (`size` when it is known: the body was read whole)."""
-    seen = f"body is {size} bytes; " if size is not None else ""
+def too_large(
+    size: int | None = None, *, path: str = "/", line: int | None = None, what: str = "body is"
+) -> MessageTooLarge:
+    """The refusal of content over the cap (`size` when known: it was read whole)."""
+    seen = f"{what} {size} bytes; " if size is not None else ""
     return MessageTooLarge(
         code="0001",
         title="Message body too large",
         errors=(
             FieldError(
-                path="/",
+                path=path,
                 rule="max-body-size",
+                line=line,
                 message=f"{seen}at most {MAX_BODY_BYTES} bytes are accepted",
             ),
         ),
