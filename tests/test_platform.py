@@ -31,27 +31,38 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))
 
 
+def _start(
+    data: Path, port: int, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """`clearway up` in a child process, once it says it is up (its output so far)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clearway.cli", "--data-dir", str(data), "up", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        text=True,
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line)
+        if line.startswith("Clearway is up") or process.poll() is not None:
+            break
+    if not any(line.startswith("Clearway is up") for line in output):
+        process.kill()
+        process.communicate(timeout=30)
+        raise AssertionError("".join(output))
+    return process, output
+
+
 @contextmanager
 def platform(
     tmp_path: Path, env: dict[str, str], stop_signal: int = signal.SIGTERM
 ) -> Iterator[tuple[str, dict, list[str]]]:
     port = free_port()
     data = tmp_path / "data"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "clearway.cli", "--data-dir", str(data), "up", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **env},
-        text=True,
-    )
-    output: list[str] = []
+    process, output = _start(data, port, env)
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            if line.startswith("Clearway is up") or process.poll() is not None:
-                break
-        assert any(line.startswith("Clearway is up") for line in output), "".join(output)
         state = json.loads((data / "clearway.json").read_text())
         yield f"http://127.0.0.1:{port}", state, output
     finally:
@@ -152,18 +163,8 @@ def test_clearway_status_says_when_nothing_runs(tmp_path):
 
 
 def test_no_process_outlives_a_killed_clearway_up(tmp_path):
-    port = free_port()
     data = tmp_path / "data"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "clearway.cli", "--data-dir", str(data), "up", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Clearway is up"):
-            break
+    process, _ = _start(data, free_port())
     state = json.loads((data / "clearway.json").read_text())
     pids = [p["pid"] for p in state["processes"]] + [state["broker_pid"]]
     process.kill()
