@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from customs import quota_store
 from customs.context import Customs
 from customs.db import Declaration, Document, Receipt
 from customs.domain import clearance
+from customs.domain.field_rules import parse_decimal
 from customs.domain.matching import Doc, MatchFacts, MatchSettings, match_declaration
 from customs.domain.quota import OVER_ANNUAL_LIMIT, quota_year
 from customs.domain.tariff import UnknownHsCode
@@ -149,11 +150,9 @@ def _complete(declaration: Declaration) -> bool:
     )
 
 
-def _decimal(text: str | None) -> Decimal:
-    try:
-        return Decimal(text or "0")
-    except InvalidOperation:
-        return Decimal("0")
+def amount(text: str | None) -> Decimal:
+    """A declared amount or quantity (XSD-valid already); 0 where the optional field is absent."""
+    return parse_decimal(text) or Decimal(0)
 
 
 def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> None:
@@ -208,19 +207,19 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
                 gnum=int(line["gnum"]),
                 gcode=line["gcode"],
                 item_name=line.get("gname", ""),
-                qty=_decimal(line.get("qty")),
-                unit_price=_decimal(line.get("price")),
-                total_price=_decimal(line.get("totalPrice")),
-                indivisible=len(inventory.lines) == 1 and _decimal(line.get("qty")) == 1,
+                qty=amount(line.get("qty")),
+                unit_price=amount(line.get("price")),
+                total_price=amount(line.get("totalPrice")),
+                indivisible=len(inventory.lines) == 1 and amount(line.get("qty")) == 1,
             )
             for line in inventory.lines
         ]
         tax = assess_tax(
             lines,
             HeadAmounts(
-                freight=_decimal(inventory.head.get("freight")),
-                insured_fee=_decimal(inventory.head.get("insuredFee")),
-                discount=_decimal(order.head.get("discount")),
+                freight=amount(inventory.head.get("freight")),
+                insured_fee=amount(inventory.head.get("insuredFee")),
+                discount=amount(order.head.get("discount")),
             ),
             tariff=customs.tariff,
             year=year,
@@ -271,7 +270,7 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
             logistics_code=inventory.head["logisticsCode"],
             trade_mode=inventory.head["tradeMode"],
             buyer_key=declaration.buyer_key or "unknown",
-            goods_value=_decimal(order.head.get("goodsValue")),
+            goods_value=amount(order.head.get("goodsValue")),
             dutiable_value=tax.dutiable_value,
             tax_total=tax.total_tax,
             buyer_used_this_year=used + tax.quota_amount,

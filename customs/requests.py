@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from customs import quota_store
-from customs.assembly import declared_doc
+from customs.assembly import amount, declared_doc
 from customs.context import Customs
 from customs.db import Declaration, Document
 from customs.domain import clearance
@@ -64,13 +64,6 @@ def cancel(customs: Customs, session: Session, request: Document) -> Decision:
     )
 
 
-def _value(text: str | None) -> Decimal:
-    try:
-        return Decimal(text or "0")
-    except InvalidOperation:
-        return Decimal("0")
-
-
 def return_goods(customs: Customs, session: Session, request: Document) -> Decision:
     """Accept a return of released goods (X14); the returned value goes back to the quota."""
     refund = declared_doc(customs, request)
@@ -91,18 +84,18 @@ def return_goods(customs: Customs, session: Session, request: Document) -> Decis
             "退货申请不符 / the return does not fit the inventory: "
             + "; ".join(p.message for p in problems)[:900],
         )
-    prices = {line.get("gnum"): _value(line.get("price")) for line in original.lines}
+    prices = {line.get("gnum"): amount(line.get("price")) for line in original.lines}
     returned = sum(
         (
-            prices.get(line.get("gnum"), Decimal(0)) * _value(line.get("qty"))
+            prices.get(line.get("gnum"), Decimal(0)) * amount(line.get("qty"))
             for line in refund.lines
         ),
         Decimal(0),
     )
-    goods = sum((_value(line.get("totalPrice")) for line in original.lines), Decimal(0))
+    goods = sum((amount(line.get("totalPrice")) for line in original.lines), Decimal(0))
     taken = json.loads(declaration.tax or "{}").get("dutiableValue")
     share = (
-        (returned / goods * _value(taken)).quantize(quota_store.UNIT) if goods and taken else None
+        (returned / goods * amount(taken)).quantize(quota_store.UNIT) if goods and taken else None
     )
     restored = (
         quota_store.restore(session, declaration_id=declaration.id, amount=share)
