@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from clearway.sign_cli import add_commands as add_signing_commands
+from risk.cli import add_commands as add_risk_commands
 
 STATE_FILE = "clearway.json"
 
@@ -294,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status_parser.add_argument("--json", action="store_true")
     status_parser.set_defaults(func=status)
     add_signing_commands(commands)
+    add_risk_commands(commands)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

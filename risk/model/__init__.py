@@ -1,0 +1,1 @@
+"""The learned risk model: features, gradient-boosted trees, explanations, evaluation."""
