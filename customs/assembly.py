@@ -274,6 +274,10 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
             dutiable_value=tax.dutiable_value,
             tax_total=tax.total_tax,
             buyer_used_this_year=used + tax.quota_amount,
+            agent_code=inventory.head.get("agentCode") or None,
+            departure_country=inventory.head.get("country") or None,
+            transport_mode=inventory.head.get("trafMode") or None,
+            net_weight=amount(inventory.head.get("netWeight")) or None,
             lines=tuple(
                 DeclaredLine(
                     gnum=line.gnum,

@@ -96,6 +96,15 @@ class DeclarationReadyV1(_Event):
     tax_total: Money
     buyer_used_this_year: Money = Field(description="Including this declaration")
     lines: tuple[DeclaredLine, ...] = Field(min_length=1, max_length=99)
+    # Optional facts of the inventory head the learned risk model reads (CEB621).
+    agent_code: str | None = Field(default=None, max_length=18, description="The declarant")
+    departure_country: str | None = Field(
+        default=None, pattern=r"^\d{3}$", description="Country the goods left from"
+    )
+    transport_mode: str | None = Field(default=None, max_length=2, description="trafMode")
+    net_weight: Decimal | None = Field(
+        default=None, max_digits=19, decimal_places=5, ge=0, description="Net weight, kg"
+    )
 
 
 class RiskReason(_Event):
