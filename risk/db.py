@@ -48,6 +48,41 @@ class RiskAssessment(RiskTable, table=True):
     reasons: str = Field(sa_column=Column(Text, nullable=False))
     ruleset_version: str = Field(max_length=40)
     assessed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # The learned model's part (None: rules only) and the facts it read (to retrain from).
+    model_version: str | None = Field(default=None, max_length=40)
+    model_score: int | None = Field(default=None)
+    facts: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RiskLabel(RiskTable, table=True):
+    """What an officer's inspection found about a declaration: the model's training label."""
+
+    __tablename__ = "risk_label"
+
+    declaration_id: str = Field(primary_key=True, max_length=36)
+    order_no: str = Field(max_length=60)
+    found: bool
+    finding_codes: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    outcome: str = Field(max_length=20)
+    decided_by: str = Field(max_length=60)
+    decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class HistoryTally(RiskTable, table=True):
+    """Running counts per party, HS code or origin: the model's history features, kept up to
+    date in the same transactions as the assessments and labels that change them."""
+
+    __tablename__ = "risk_history_tally"
+
+    kind: str = Field(primary_key=True, max_length=20)
+    key: str = Field(primary_key=True, max_length=80)
+    seen: int = 0
+    labelled: int = 0
+    found: int = 0
+    log_value_sum: float = 0.0
+    log_value_per_kg_sum: float = 0.0
+    log_value_per_kg_count: int = 0
 
 
 metadata = RiskTable.metadata

@@ -6,13 +6,14 @@ from functools import partial
 
 from messaging.consumer import HandlerTable
 from risk.domain.rules import RuleSet
+from risk.model.gbm import RiskModel
 from risk.service import assess_declaration, record_accepted
 from schemas.events import DeclarationReadyV1, DocumentAcceptedV1
 
 
-def handlers(rules: RuleSet) -> HandlerTable:
-    """The events risk consumes, each with its use case."""
+def handlers(rules: RuleSet, model: RiskModel | None = None) -> HandlerTable:
+    """The events risk consumes, each with its use case (the model: None for rules only)."""
     return {
         DocumentAcceptedV1: record_accepted,
-        DeclarationReadyV1: partial(assess_declaration, rules),
+        DeclarationReadyV1: partial(assess_declaration, rules, model=model),
     }

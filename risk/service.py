@@ -9,8 +9,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from messaging.consumer import HandlerContext
+from risk import history_store, scoring
 from risk.db import Observation, RiskAssessment
 from risk.domain.rules import History, RuleSet, assess
+from risk.model.gbm import RiskModel
+from risk.model.platform import declared_from, to_json
 from schemas.envelope import utc_now
 from schemas.events import DeclarationReadyV1, DocumentAcceptedV1, RiskAssessedV1
 
@@ -40,7 +43,13 @@ def record_accepted(ctx: HandlerContext, event: DocumentAcceptedV1) -> None:
     )
 
 
-def assess_declaration(rules: RuleSet, ctx: HandlerContext, event: DeclarationReadyV1) -> None:
+def assess_declaration(
+    rules: RuleSet,
+    ctx: HandlerContext,
+    event: DeclarationReadyV1,
+    *,
+    model: RiskModel | None = None,
+) -> None:
     """Score a declaration customs is ready to route, record it, and announce the route."""
     declaration_id = str(event.declaration_id)
     if ctx.session.get(RiskAssessment, declaration_id) is not None:
@@ -51,6 +60,16 @@ def assess_declaration(rules: RuleSet, ctx: HandlerContext, event: DeclarationRe
         .where(col(RiskAssessment.ebc_code) == event.ebc_code)
     ).scalar_one()
     result = assess(event, History(enterprise_declarations=earlier), rules)
+    # --- the learned model (risk/scoring.py): its score, reasons and history counts
+    assessed_at = utc_now()
+    declared = declared_from(event, assessed_at.date())
+    part = None
+    if model is not None:
+        part = scoring.score(ctx.session, model, declared, rules)
+        result = scoring.combine(result, part, rules, model.version)
+    history_store.add(ctx.session, declared)
+    model_version = None if model is None else model.version
+    # ---
     ctx.session.add(
         RiskAssessment(
             declaration_id=declaration_id,
@@ -61,7 +80,10 @@ def assess_declaration(rules: RuleSet, ctx: HandlerContext, event: DeclarationRe
             route=result.route,
             reasons=json.dumps([r.model_dump() for r in result.reasons], ensure_ascii=False),
             ruleset_version=rules.version,
-            assessed_at=utc_now(),
+            assessed_at=assessed_at,
+            model_version=model_version,
+            model_score=None if part is None else part.score,
+            facts=json.dumps(to_json(declared), ensure_ascii=False),
         )
     )
     ctx.emit(
@@ -72,6 +94,7 @@ def assess_declaration(rules: RuleSet, ctx: HandlerContext, event: DeclarationRe
             route=result.route,
             reasons=result.reasons,
             ruleset_version=rules.version,
+            model_version=model_version,
         ),
         key=event.order_no,
     )

@@ -19,3 +19,6 @@ class RiskSettings(BaseSettings):
     random_inspection_rate: Decimal = Field(default=Decimal("0.02"), ge=0, le=1)
     # A rule set file (JSON, see risk/rules/default.json); the shipped one when unset.
     rules_file: str | None = None
+    # The learned model's folder: one subfolder per version, CURRENT names the one to load.
+    # No folder or no CURRENT: rules only. `clearway risk train` writes here.
+    model_dir: str | None = None

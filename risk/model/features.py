@@ -89,7 +89,9 @@ Value = float | str | None
 
 
 @dataclass(slots=True)
-class _Tally:
+class Tally:
+    """Counts kept for one key: declarations seen, labelled, found; value sums."""
+
     seen: int = 0
     labelled: int = 0
     found: int = 0
@@ -102,7 +104,7 @@ class _Tally:
 class History:
     """What earlier declarations and their outcomes say, per key (a party, an HS code...)."""
 
-    tallies: dict[tuple[str, str], _Tally] = field(default_factory=dict)
+    tallies: dict[tuple[str, str], Tally] = field(default_factory=dict)
     labelled: int = 0
     found: int = 0
 
@@ -110,7 +112,7 @@ class History:
         """The share of labelled declarations whose inspection found something."""
         return (self.found + 1.0) / (self.labelled + 5.0)
 
-    def tally(self, kind: str, key: str) -> _Tally | None:
+    def tally(self, kind: str, key: str) -> Tally | None:
         """The counts kept for one key, if it was seen."""
         return self.tallies.get((kind, key))
 
@@ -118,7 +120,7 @@ class History:
         """Count a declaration (after its features were read)."""
         per_kg = _log_per_kg(declared)
         for kind, key in declared.history_keys().items():
-            tally = self.tallies.setdefault((kind, key), _Tally())
+            tally = self.tallies.setdefault((kind, key), Tally())
             tally.seen += 1
             tally.log_value_sum += math.log1p(max(declared.value, 0.0))
             if per_kg is not None:
@@ -130,7 +132,7 @@ class History:
         self.labelled += 1
         self.found += int(found)
         for kind, key in declared.history_keys().items():
-            tally = self.tallies.setdefault((kind, key), _Tally())
+            tally = self.tallies.setdefault((kind, key), Tally())
             tally.labelled += 1
             tally.found += int(found)
 
