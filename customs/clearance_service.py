@@ -7,6 +7,7 @@ recorded with who took it, when and why, and issued as receipts and events.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +21,12 @@ from customs import quota_store
 from customs.assembly import documents_of, full_head, issue
 from customs.context import Customs
 from customs.db import Decision, Declaration, Document, PersonalDataReveal, Receipt, runtime
-from customs.domain.clearance import Action, TransitionRefused, transition
+from customs.domain.clearance import INSPECTION, Action, TransitionRefused, transition
 from customs.domain.personal import PERSONAL_FIELDS, shown
 from messaging.consumer import HandlerContext
 from messaging.outbox import stage
 from schemas.envelope import Envelope, utc_now
-from schemas.events import RiskAssessedV1
+from schemas.events import InspectionConcludedV1, RiskAssessedV1
 
 PRODUCER = "customs"
 _ROUTES = {
@@ -63,6 +64,7 @@ class OfficerDecision:
     reason: str
     detention_code: int | None = None
     findings: str | None = None
+    finding_codes: tuple[str, ...] = ()
 
 
 def _apply(
@@ -104,7 +106,41 @@ def _apply(
     )
     if action in _RESTORES_QUOTA:
         quota_store.restore(session, declaration_id=declaration.id)
+    if current == INSPECTION and action in _CONCLUDES_INSPECTION:
+        _conclude_inspection(emit, declaration, action, actor=actor, detail=detail or {})
     return step.codes
+
+
+# An officer's decision on a declaration under inspection (500) concludes the inspection, and is
+# risk's label: released = nothing found; detained, returned abroad or rejected = found. Other
+# decisions (e.g. release after a documentary review) are not labels: nothing was inspected.
+_CONCLUDES_INSPECTION = {
+    Action.RELEASE: "released",
+    Action.DETAIN: "detained",
+    Action.RETURN_ABROAD: "returned_abroad",
+    Action.REJECT: "rejected",
+}
+
+
+def _conclude_inspection(
+    emit: Any, declaration: Declaration, action: Action, *, actor: str, detail: dict[str, Any]
+) -> None:
+    codes = tuple(detail.get("findingCodes", ()))
+    if action is Action.DETAIN and detail.get("detentionCode"):
+        codes = (*codes, f"detention-{detail['detentionCode']}")
+    emit(
+        InspectionConcludedV1(
+            declaration_id=uuid.UUID(declaration.id),
+            order_no=declaration.order_no,
+            found=action is not Action.RELEASE,
+            outcome=_CONCLUDES_INSPECTION[action],
+            finding_codes=codes,
+            findings=detail.get("findings"),
+            decided_by=actor,
+            decided_at=utc_now(),
+        ),
+        key=declaration.order_no,
+    )
 
 
 def apply_route(customs: Customs, ctx: HandlerContext, event: RiskAssessedV1) -> None:
@@ -166,7 +202,16 @@ def decide(
             actor=decision.officer,
             reason=decision.reason,
             detention_code=decision.detention_code,
-            detail={"findings": decision.findings} if decision.findings else None,
+            detail={
+                k: v
+                for k, v in (
+                    ("findings", decision.findings),
+                    ("findingCodes", list(decision.finding_codes)),
+                    ("detentionCode", decision.detention_code),
+                )
+                if v
+            }
+            or None,
         )
         session.flush()
         stage(session, runtime, staged.envelopes)

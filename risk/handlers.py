@@ -7,8 +7,8 @@ from functools import partial
 from messaging.consumer import HandlerTable
 from risk.domain.rules import RuleSet
 from risk.model.gbm import RiskModel
-from risk.service import assess_declaration, record_accepted
-from schemas.events import DeclarationReadyV1, DocumentAcceptedV1
+from risk.service import assess_declaration, record_accepted, record_label
+from schemas.events import DeclarationReadyV1, DocumentAcceptedV1, InspectionConcludedV1
 
 
 def handlers(rules: RuleSet, model: RiskModel | None = None) -> HandlerTable:
@@ -16,4 +16,5 @@ def handlers(rules: RuleSet, model: RiskModel | None = None) -> HandlerTable:
     return {
         DocumentAcceptedV1: record_accepted,
         DeclarationReadyV1: partial(assess_declaration, rules, model=model),
+        InspectionConcludedV1: record_label,
     }

@@ -10,12 +10,17 @@ from sqlmodel import col
 
 from messaging.consumer import HandlerContext
 from risk import history_store, scoring
-from risk.db import Observation, RiskAssessment
+from risk.db import Observation, RiskAssessment, RiskLabel
 from risk.domain.rules import History, RuleSet, assess
 from risk.model.gbm import RiskModel
-from risk.model.platform import declared_from, to_json
+from risk.model.platform import declared_from, from_json, to_json
 from schemas.envelope import utc_now
-from schemas.events import DeclarationReadyV1, DocumentAcceptedV1, RiskAssessedV1
+from schemas.events import (
+    DeclarationReadyV1,
+    DocumentAcceptedV1,
+    InspectionConcludedV1,
+    RiskAssessedV1,
+)
 
 
 class NotFound(LookupError):
@@ -98,6 +103,30 @@ def assess_declaration(
         ),
         key=event.order_no,
     )
+
+
+def record_label(ctx: HandlerContext, event: InspectionConcludedV1) -> None:
+    """Keep what an inspection found as the label of the declaration's assessment (the first
+    conclusion counts; redeliveries and later ones change nothing) and count it in the history
+    the model's features read."""
+    declaration_id = str(event.declaration_id)
+    if ctx.session.get(RiskLabel, declaration_id) is not None:
+        return
+    ctx.session.add(
+        RiskLabel(
+            declaration_id=declaration_id,
+            order_no=event.order_no,
+            found=event.found,
+            finding_codes=json.dumps(list(event.finding_codes), ensure_ascii=False),
+            outcome=event.outcome,
+            decided_by=event.decided_by,
+            decided_at=event.decided_at,
+            recorded_at=utc_now(),
+        )
+    )
+    assessed = ctx.session.get(RiskAssessment, declaration_id)
+    if assessed is not None and assessed.facts:
+        history_store.add_label(ctx.session, from_json(json.loads(assessed.facts)), event.found)
 
 
 def assessment(engine: Engine, declaration_id: str) -> RiskAssessment:

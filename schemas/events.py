@@ -6,6 +6,7 @@ Adding an optional field keeps a version; any other change is a new class with a
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -141,12 +142,31 @@ class ClearanceChangedV1(_Event):
     parties: dict[str, str] = Field(default_factory=dict)
 
 
+FindingCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
+
+
+class InspectionConcludedV1(_Event):
+    """An officer concluded a physical inspection: what it found is risk's training label."""
+
+    type: Literal["customs.inspection_concluded.v1"] = "customs.inspection_concluded.v1"
+    declaration_id: uuid.UUID
+    order_no: str = Field(min_length=1, max_length=60)
+    found: bool = Field(description="Whether the inspection found a problem")
+    outcome: Literal["released", "detained", "returned_abroad", "rejected"]
+    finding_codes: tuple[FindingCode, ...] = Field(default=(), max_length=20)
+    findings: str | None = Field(default=None, max_length=4000, description="The officer's notes")
+    decided_by: str = Field(min_length=1, max_length=100, description="The officer")
+    decided_by_role: str = Field(default="officer", min_length=1, max_length=40)
+    decided_at: datetime
+
+
 Event = Annotated[
     DocumentReceivedV1
     | DocumentAcceptedV1
     | DocumentRejectedV1
     | DeclarationReadyV1
     | ClearanceChangedV1
+    | InspectionConcludedV1
     | RiskAssessedV1,
     Field(discriminator="type"),
 ]
@@ -157,6 +177,7 @@ EVENT_CLASSES: tuple[type[_Event], ...] = (
     DocumentRejectedV1,
     DeclarationReadyV1,
     ClearanceChangedV1,
+    InspectionConcludedV1,
     RiskAssessedV1,
 )
 

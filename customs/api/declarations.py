@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -26,6 +26,9 @@ class DecisionIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000, description="Why (audited)")
     detentionCode: int | None = Field(default=None, description="501, 502, 503 or 599")
     findings: str | None = Field(default=None, max_length=4000, description="Inspection findings")
+    findingCodes: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]] = Field(
+        default_factory=list, max_length=20, description="Inspection finding codes"
+    )
 
     def route_only(self) -> bool:
         return self.action.value.startswith("route_")
@@ -76,6 +79,7 @@ async def decide(declaration_id: str, body: DecisionIn, request: Request) -> dic
                     reason=body.reason,
                     detention_code=body.detentionCode,
                     findings=body.findings,
+                    finding_codes=tuple(body.findingCodes),
                 ),
                 correlation_id=current_correlation_id(),
             )
