@@ -67,6 +67,8 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
             )
         if spec.name == PUBLIC_SERVICE:
             env.update(upstream_env)
+        if spec.name == "risk":  # the learned model's folder (`clearway risk train` writes it)
+            env.setdefault("RISK_MODEL_DIR", str((data_dir / "risk-models").resolve()))
         bind = host if spec.name == PUBLIC_SERVICE else "127.0.0.1"
         api_port = api_ports[spec.name]
         children.append(

@@ -10,6 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from clearway.http import Problem
 from risk import service
+from risk.report import report
+from risk.scoring import current_model
 from risk.service import NotFound
 
 router = APIRouter(prefix="/v1")
@@ -51,3 +53,13 @@ async def get_assessment(declaration_id: str, request: Request) -> dict[str, Any
         "rulesetVersion": found.ruleset_version,
         "assessedAt": found.assessed_at.isoformat(),
     }
+
+
+@router.get("/report")
+async def get_report(request: Request) -> dict[str, Any]:
+    """Each rule's hit rate and precision against inspection labels, and score drift."""
+
+    def build() -> dict[str, Any]:
+        return report(request.app.state.engine, current_model(request.app.state.model_dir))
+
+    return await run_in_threadpool(build)

@@ -24,6 +24,7 @@ def create_app(settings: RiskSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Clearway risk", version="1", lifespan=lifespan)
     app.state.engine = make_engine(settings.database_url)
+    app.state.model_dir = settings.model_dir
     http.install(app, PROBLEMS)
     app.include_router(router)
 

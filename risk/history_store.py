@@ -8,7 +8,9 @@ PostgreSQL, so two workers counting the same party do not lose an update.
 
 from __future__ import annotations
 
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from risk.db import HistoryTally
 from risk.model.features import Declared, History, Tally
@@ -16,11 +18,22 @@ from risk.model.features import Declared, History, Tally
 _OVERALL = ("overall", "")
 
 
-def _load(session: Session, keys: list[tuple[str, str]], *, lock: bool) -> History:
+def _rows(
+    session: Session, keys: list[tuple[str, str]], *, lock: bool
+) -> dict[tuple[str, str], HistoryTally]:
+    query = select(HistoryTally).where(
+        tuple_(col(HistoryTally.kind), col(HistoryTally.key)).in_(keys)
+    )
+    if lock:
+        query = query.with_for_update()
+    return {(row.kind, row.key): row for row in session.execute(query).scalars()}
+
+
+def _history(rows: dict[tuple[str, str], HistoryTally]) -> History:
     history = History()
-    for kind, key in keys:
-        row = session.get(HistoryTally, (kind, key), with_for_update=lock)
-        if row is None:
+    for (kind, key), row in rows.items():
+        if (kind, key) == _OVERALL:
+            history.labelled, history.found = row.labelled, row.found
             continue
         history.tallies[(kind, key)] = Tally(
             seen=row.seen,
@@ -30,9 +43,6 @@ def _load(session: Session, keys: list[tuple[str, str]], *, lock: bool) -> Histo
             log_value_per_kg_sum=row.log_value_per_kg_sum,
             log_value_per_kg_count=row.log_value_per_kg_count,
         )
-    overall = history.tallies.pop(_OVERALL, None)
-    if overall is not None:
-        history.labelled, history.found = overall.labelled, overall.found
     return history
 
 
@@ -42,33 +52,34 @@ def _keys(declared: Declared) -> list[tuple[str, str]]:
 
 def history_for(session: Session, declared: Declared) -> History:
     """What earlier declarations say about this one's keys (and the overall outcome rate)."""
-    return _load(session, _keys(declared), lock=False)
+    return _history(_rows(session, _keys(declared), lock=False))
 
 
-def _save(session: Session, history: History, declared: Declared) -> None:
+def _update(session: Session, declared: Declared, label: bool | None) -> None:
+    rows = _rows(session, _keys(declared), lock=True)
+    history = _history(rows)
+    if label is None:
+        history.add(declared)
+    else:
+        history.add_label(declared, label)
     for kind, key in declared.history_keys().items():
         tally = history.tallies[(kind, key)]
-        row = session.get(HistoryTally, (kind, key)) or HistoryTally(kind=kind, key=key)
+        row = rows.get((kind, key)) or HistoryTally(kind=kind, key=key)
         row.seen, row.labelled, row.found = tally.seen, tally.labelled, tally.found
         row.log_value_sum = tally.log_value_sum
         row.log_value_per_kg_sum = tally.log_value_per_kg_sum
         row.log_value_per_kg_count = tally.log_value_per_kg_count
         session.add(row)
-    overall = session.get(HistoryTally, _OVERALL) or HistoryTally(kind="overall", key="")
+    overall = rows.get(_OVERALL) or HistoryTally(kind=_OVERALL[0], key=_OVERALL[1])
     overall.labelled, overall.found = history.labelled, history.found
     session.add(overall)
-    session.flush()
 
 
 def add(session: Session, declared: Declared) -> None:
     """Count a declaration once its features are read."""
-    history = _load(session, _keys(declared), lock=True)
-    history.add(declared)
-    _save(session, history, declared)
+    _update(session, declared, None)
 
 
 def add_label(session: Session, declared: Declared, found: bool) -> None:
     """Count an inspection outcome of a counted declaration."""
-    history = _load(session, _keys(declared), lock=True)
-    history.add_label(declared, found)
-    _save(session, history, declared)
+    _update(session, declared, found)

@@ -44,6 +44,7 @@ PARAMS: dict[str, Any] = {
     "verbosity": -1,
 }
 MAX_ROUNDS, EARLY_STOP = 1500, 100
+COMPACT_ROUNDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +92,11 @@ def _dataset(matrix: np.ndarray, labels: Sequence[bool]) -> lgb.Dataset:
 
 
 def train_booster(
-    matrix: np.ndarray, labels: Sequence[bool], rounds: int, seed: int = 7
+    matrix: np.ndarray, labels: Sequence[bool], rounds: int, seed: int = 7, compact: bool = False
 ) -> lgb.Booster:
     """Trees fitted on all the rows given."""
-    return lgb.train({**PARAMS, "seed": seed}, _dataset(matrix, labels), num_boost_round=rounds)
+    params = {**params_for(len(labels), compact), "seed": seed}
+    return lgb.train(params, _dataset(matrix, labels), num_boost_round=rounds)
 
 
 @dataclass
@@ -168,7 +170,24 @@ class Choice:
     tail_auc: float
 
 
-def choose(rows: Sequence[dict[str, Value]], labels: Sequence[bool], *, seed: int = 7) -> Choice:
+def params_for(rows: int, compact: bool) -> dict[str, Any]:
+    """Parameters for a training set of `rows` rows; `compact` keeps trees shallow and few, so
+    that explaining one declaration (pred_contrib) stays within the scoring budget."""
+    params = dict(PARAMS)
+    params["min_data_in_leaf"] = max(5, min(40, rows // 25))
+    params["min_data_per_group"] = max(5, min(50, rows // 20))
+    if compact:
+        params |= {"max_depth": 5, "num_leaves": 24, "learning_rate": 0.1}
+    return params
+
+
+def choose(
+    rows: Sequence[dict[str, Value]],
+    labels: Sequence[bool],
+    *,
+    seed: int = 7,
+    compact: bool = False,
+) -> Choice:
     """Fit on the earlier rows, and on the latest TAIL_SHARE (rows in time order) pick the number
     of trees (early stopping on log loss) and the threshold that maximises macro F1."""
     cut = int(len(rows) * (1 - TAIL_SHARE))
@@ -177,10 +196,15 @@ def choose(rows: Sequence[dict[str, Value]], labels: Sequence[bool], *, seed: in
     head = _dataset(encoding.matrix(head_rows), labels[:cut])
     tail_matrix = encoding.matrix(tail_rows)
     tail = lgb.Dataset(tail_matrix, label=np.asarray(labels[cut:], dtype=float), reference=head)
+    if len(set(labels[:cut])) < 2 or len(set(labels[cut:])) < 2:
+        raise ValueError(
+            "the training rows need both outcomes (found and not found) in their earlier "
+            f"{1 - TAIL_SHARE:.0%} and in their latest {TAIL_SHARE:.0%}"
+        )
     booster = lgb.train(
-        {**PARAMS, "seed": seed},
+        {**params_for(cut, compact), "seed": seed},
         head,
-        num_boost_round=MAX_ROUNDS,
+        num_boost_round=COMPACT_ROUNDS if compact else MAX_ROUNDS,
         valid_sets=[tail],
         callbacks=[lgb.early_stopping(EARLY_STOP, verbose=False)],
     )
@@ -188,7 +212,7 @@ def choose(rows: Sequence[dict[str, Value]], labels: Sequence[bool], *, seed: in
     threshold, macro_f1 = best_threshold(list(labels[cut:]), scores)
     return Choice(
         # the full training set is 1/(1-TAIL_SHARE) larger: a few more trees fit it as well
-        rounds=max(1, math.ceil(booster.best_iteration / (1 - TAIL_SHARE))),
+        rounds=max(1, math.ceil(max(booster.best_iteration, 1) / (1 - TAIL_SHARE))),
         threshold=threshold,
         tail_rows=len(tail_rows),
         tail_macro_f1=macro_f1,
@@ -203,12 +227,13 @@ def fit(
     version: str,
     summary: dict[str, Any],
     seed: int = 7,
+    compact: bool = False,
 ) -> RiskModel:
     """A model trained on every row given (in time order), its trees and threshold chosen on the
     latest rows first."""
-    choice = choose(rows, labels, seed=seed)
+    choice = choose(rows, labels, seed=seed, compact=compact)
     encoding = fit_encoding(rows)
-    booster = train_booster(encoding.matrix(rows), labels, choice.rounds, seed)
+    booster = train_booster(encoding.matrix(rows), labels, choice.rounds, seed, compact)
     meta = {
         "version": version,
         "threshold": choice.threshold,
@@ -218,6 +243,7 @@ def fit(
             f"AUC {choice.tail_auc:.4f}), model fitted on the earlier rows"
         ),
         "trees": choice.rounds,
+        "params": "compact" if compact else "full",
         "training": {"rows": len(rows), "positives": int(sum(labels)), **summary},
     }
     return RiskModel(booster, encoding, meta)
