@@ -8,7 +8,7 @@ PostgreSQL, so two workers counting the same party do not lose an update.
 
 from __future__ import annotations
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -50,9 +50,42 @@ def _keys(declared: Declared) -> list[tuple[str, str]]:
     return [*declared.history_keys().items(), _OVERALL]
 
 
+_COLUMNS = (
+    HistoryTally.__table__.c.kind,  # type: ignore[attr-defined]
+    HistoryTally.__table__.c.key,  # type: ignore[attr-defined]
+    HistoryTally.__table__.c.seen,  # type: ignore[attr-defined]
+    HistoryTally.__table__.c.labelled,  # type: ignore[attr-defined]
+    HistoryTally.__table__.c.found,  # type: ignore[attr-defined]
+    HistoryTally.__table__.c.log_value_sum,  # type: ignore[attr-defined]
+    HistoryTally.__table__.c.log_value_per_kg_sum,  # type: ignore[attr-defined]
+    HistoryTally.__table__.c.log_value_per_kg_count,  # type: ignore[attr-defined]
+)
+
+
+# Built once (an expanding bound parameter): only the keys change between declarations.
+_READ = select(*_COLUMNS).where(
+    tuple_(_COLUMNS[0], _COLUMNS[1]).in_(bindparam("keys", expanding=True))
+)
+
+
 def history_for(session: Session, declared: Declared) -> History:
-    """What earlier declarations say about this one's keys (and the overall outcome rate)."""
-    return _history(_rows(session, _keys(declared), lock=False))
+    """What earlier declarations say about this one's keys (and the overall outcome rate);
+    plain rows, no ORM objects: this runs for every declaration."""
+    history = History()
+    found_rows = session.execute(_READ, {"keys": _keys(declared)})
+    for kind, key, seen, labelled, found, value_sum, per_kg_sum, per_kg_count in found_rows:
+        if (kind, key) == _OVERALL:
+            history.labelled, history.found = labelled, found
+            continue
+        history.tallies[(kind, key)] = Tally(
+            seen=seen,
+            labelled=labelled,
+            found=found,
+            log_value_sum=value_sum,
+            log_value_per_kg_sum=per_kg_sum,
+            log_value_per_kg_count=per_kg_count,
+        )
+    return history
 
 
 def _update(session: Session, declared: Declared, label: bool | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from risk.scoring import CURRENT_FILE, current_model
 from risk.training import NotEnoughLabels, train
 from schemas.events import InspectionConcludedV1, RiskAssessedV1
 
-RULES = RuleSet(random_inspection_rate=0)
+RULES = RuleSet(random_inspection_rate=Decimal(0))
 
 
 class Ctx:
