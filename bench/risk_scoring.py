@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from clearway.database import make_engine, migrate
-from risk import history_store, scoring
+from risk import model_history, scoring
 from risk.domain.rules import History as RuleHistory
 from risk.domain.rules import RuleSet, assess
 from risk.model import gbm, synthetic
@@ -59,7 +59,7 @@ def main() -> None:
         engine = make_engine(url)
         with Session(engine) as session, session.begin():
             for g in generated:
-                history_store.add(session, declared_from(g.event, date(2026, 11, 1)))
+                model_history.add(session, declared_from(g.event, date(2026, 11, 1)))
         arrivals = list(synthetic.declarations(int(args.rate * args.seconds), seed=2))
         facts = [declared_from(g.event, date(2026, 11, 2)) for g in arrivals]
         verdicts = [assess(g.event, RuleHistory(1), rules) for g in arrivals]
@@ -84,7 +84,7 @@ def main() -> None:
             predict: list[float] = []
             for declared in facts[:1000]:
                 t0 = time.perf_counter()
-                history = history_store.history_for(session, declared)
+                history = model_history.history_for(session, declared)
                 t1 = time.perf_counter()
                 row = features(declared, history)
                 model.booster.predict(

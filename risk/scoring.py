@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from risk import history_store
+from risk import model_history
 from risk.domain.rules import Assessment, Route, RuleSet
 from risk.model import explain, gbm
 from risk.model.features import Declared, features
@@ -57,7 +57,7 @@ class ModelPart:
 
 def score(session: Session, model: gbm.RiskModel, declared: Declared, rules: RuleSet) -> ModelPart:
     """One LightGBM call (contributions; their sum is the log-odds) for a declaration."""
-    history = history_store.history_for(session, declared)
+    history = model_history.history_for(session, declared)
     row = features(declared, history)
     contributions = model.booster.predict(
         model.encoding.matrix([row]), pred_contrib=True, num_threads=1

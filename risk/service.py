@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from messaging.consumer import HandlerContext
-from risk import history_store, scoring
+from risk import model_history, scoring
 from risk.db import Observation, RiskAssessment, RiskLabel
 from risk.domain.rules import History, RuleSet, assess
 from risk.model.gbm import RiskModel
@@ -72,7 +72,7 @@ def assess_declaration(
     if model is not None:
         part = scoring.score(ctx.session, model, declared, rules)
         result = scoring.combine(result, part, rules, model.version)
-    history_store.add(ctx.session, declared)
+    model_history.add(ctx.session, declared)
     model_version = None if model is None else model.version
     # ---
     ctx.session.add(
@@ -126,7 +126,7 @@ def record_label(ctx: HandlerContext, event: InspectionConcludedV1) -> None:
     )
     assessed = ctx.session.get(RiskAssessment, declaration_id)
     if assessed is not None and assessed.facts:
-        history_store.add_label(ctx.session, from_json(json.loads(assessed.facts)), event.found)
+        model_history.add_label(ctx.session, from_json(json.loads(assessed.facts)), event.found)
 
 
 def assessment(engine: Engine, declaration_id: str) -> RiskAssessment:
