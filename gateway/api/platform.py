@@ -165,9 +165,7 @@ _REVEAL_DOC = _json_body(
 )
 
 
-@router.post(
-    "/certificates", status_code=201, tags=["platforms"], openapi_extra=_CERTIFICATE_DOC
-)
+@router.post("/certificates", status_code=201, tags=["platforms"], openapi_extra=_CERTIFICATE_DOC)
 async def register_certificate(request: Request, caller: Filer) -> Response:
     """Register a signing certificate (PEM or base64 DER) to one of your enterprise codes:
     `{"enterpriseCode": ..., "certificate": ..., "algorithms": [SignatureMethod URIs]}`."""
@@ -231,9 +229,7 @@ async def decide(declaration_id: str, request: Request, caller: Officer) -> Resp
     return await forward(gateway_of(request).customs, "customs", request, path, caller)
 
 
-@router.post(
-    "/declarations/{declaration_id}/reveal", tags=["officers"], openapi_extra=_REVEAL_DOC
-)
+@router.post("/declarations/{declaration_id}/reveal", tags=["officers"], openapi_extra=_REVEAL_DOC)
 async def reveal(declaration_id: str, request: Request, caller: Officer) -> Response:
     """The buyer's personal data unmasked, for an officer who gives a reason; audited."""
     path = f"/v1/declarations/{declaration_id}/reveal"
