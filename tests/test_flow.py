@@ -173,7 +173,7 @@ def test_a_complete_declaration_arriving_in_any_order_is_matched_taxed_routed_an
     assert [h["returnStatus"] for h in inventory.history] == [2, 120, 399, 800]
     assert view["tax"]["totalTax"] == "19.11"  # §c.3: 9.1% of 210.00
     assert view["route"] == "release"
-    assert [r["code"] for r in view["risk"]["reasons"]] == ["new-enterprise"]
+    assert [r["code"] for r in view["risk"]["reasons"]] == ["new-enterprise", "new-platform"]
     assert view["mismatches"] == []
     assert view["documents"]["order"]["head"]["buyerIdNumber"] == "330***********123X"
     assert [d["actor"] for d in view["decisions"]] == ["risk"]
@@ -218,12 +218,16 @@ def test_a_buyer_over_the_annual_quota_gets_621018(broker, customs, risk_engine)
 def test_a_flagged_declaration_waits_in_review_until_an_officer_releases_it(
     broker, customs, risk_engine
 ):
-    # high value (30) + a first-time enterprise (25) = 55: manual review
+    # high value (30) + a first-time enterprise (25) and platform (10) = 65: manual review
     declaration = builders.declaration_set(items=[{"qty": "1", "price": "4500.00"}])
     with workers(broker, customs, risk_engine):
         refs = submit_set(customs, declaration)
         view = wait_for(lambda: _settled(customs, builders.ORDER_NO, 300), timeout_s=15)
-        assert {r["code"] for r in view["risk"]["reasons"]} == {"high-value", "new-enterprise"}
+        assert {r["code"] for r in view["risk"]["reasons"]} == {
+            "high-value",
+            "new-enterprise",
+            "new-platform",
+        }
         codes = clearance_service.decide(
             customs,
             view["id"],
