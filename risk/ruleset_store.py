@@ -99,10 +99,14 @@ def change(
                 f"the change was based on version {based_on}, but {before.rules.version} is in "
                 "force now; read it again and redo the change"
             )
+        # a version names one document forever: posted ones, and the files that were in force
         used = session.execute(
-            select(col(RuleSetChange.seq)).where(col(RuleSetChange.version) == version)
+            select(col(RuleSetChange.seq)).where(
+                (col(RuleSetChange.version) == version)
+                | (col(RuleSetChange.previous_version) == version)
+            )
         ).first()
-        if used is not None or version == before.rules.version:
+        if used is not None or version in (before.rules.version, seed.version):
             raise VersionConflict(
                 f"version {version} is already used; every change needs a new version"
             )
