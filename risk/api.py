@@ -70,6 +70,7 @@ async def get_assessment(declaration_id: str, request: Request) -> dict[str, Any
     return {
         "declarationId": found.declaration_id,
         "orderNo": found.order_no,
+        "buyerKey": found.buyer_key,  # the pseudonym a rule set watchlist names a buyer by
         "score": found.score,
         "route": found.route,
         "reasons": json.loads(found.reasons),

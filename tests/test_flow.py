@@ -30,7 +30,9 @@ from tests.support import Identity, sample, unsigned, wait_for
 
 
 @contextmanager
-def workers(broker, customs, risk_engine) -> Iterator[tuple[Worker, Worker]]:
+def workers(
+    broker, customs, risk_engine, rules: RuleSet | None = None
+) -> Iterator[tuple[Worker, Worker]]:
     customs_worker = Worker(
         WorkerSpec("customs", customs.engine, customs_runtime, CUSTOMS_TOPICS, handlers(customs)),
         broker.settings,
@@ -41,7 +43,7 @@ def workers(broker, customs, risk_engine) -> Iterator[tuple[Worker, Worker]]:
             risk_engine,
             risk_runtime,
             (CUSTOMS_EVENTS,),
-            risk_handlers(RuleSet(random_inspection_rate=Decimal(0))),
+            risk_handlers(rules or RuleSet(random_inspection_rate=Decimal(0))),
         ),
         broker.settings,
     )
