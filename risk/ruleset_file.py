@@ -28,7 +28,7 @@ from risk.domain.rules import HsKeywords, RuleSet, WatchlistEntry
 
 Share = Annotated[Decimal, Field(ge=0, le=1)]
 Points = Annotated[int, Field(ge=0, le=100)]
-Count = Annotated[int, Field(ge=0, le=100_000)]
+Count = Annotated[int, Field(ge=1, le=100_000)]
 HsPrefix = Annotated[str, Field(pattern=r"^\d{2,10}$")]
 Keyword = Annotated[str, Field(min_length=1, max_length=60)]
 
@@ -91,14 +91,14 @@ class _RuleSetFile(_Frozen):
     hs_mismatch_points: Points
     watchlist: tuple[_WatchlistEntry, ...]
     watchlist_points: Points
-    buyer_day_max: Annotated[int, Field(ge=1, le=100_000)]
-    buyer_week_max: Annotated[int, Field(ge=1, le=100_000)]
+    buyer_day_max: Count
+    buyer_week_max: Count
     buyer_day_points: Points
     buyer_week_points: Points
     shared_contact_window_days: Annotated[int, Field(ge=1, le=3660)]
-    shared_contact_max_buyers: Annotated[int, Field(ge=1, le=100_000)]
+    shared_contact_max_buyers: Count
     shared_contact_points: Points
-    undervaluation_min_samples: Annotated[int, Field(ge=1, le=100_000)]
+    undervaluation_min_samples: Count
     undervaluation_ratio: Share
     undervaluation_mad_factor: Annotated[Decimal, Field(ge=0, le=100)]
     undervaluation_points: Points
