@@ -4,6 +4,7 @@ audited history of changes. The gateway sets X-Clearway-Actor to the signed-in o
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -101,7 +102,7 @@ def _change_view(change: RuleSetChange, *, documents: bool) -> dict[str, Any]:
         "seq": change.seq,
         "previousVersion": change.previous_version,
         "changedBy": change.actor,
-        "changedAt": change.changed_at.isoformat(),
+        "changedAt": _utc(change.changed_at).isoformat(),
         "reason": change.reason,
         "changes": json.loads(change.changes),
     }
@@ -109,3 +110,8 @@ def _change_view(change: RuleSetChange, *, documents: bool) -> dict[str, Any]:
         view["ruleset"] = json.loads(change.document)
         view["previousRuleset"] = json.loads(change.previous_document)
     return view
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite gives back the stored UTC time without its zone
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

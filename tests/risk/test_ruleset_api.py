@@ -149,6 +149,7 @@ def test_the_history_lists_every_change_newest_first(risk_api):
         ("v2", "rules-2026.11.1", "officer-7", "too many hits"),
     ]  # fmt: skip
     assert history["versions"][0]["changes"] == [{"field": "buyer_day_max", "old": 5, "new": 4}]
+    assert all(v["changedAt"].endswith("+00:00") for v in history["versions"])
     one = risk_api.get("/v1/ruleset/versions/v2").json()
     assert one["ruleset"]["buyer_day_max"] == 5 and one["previousRuleset"] == seed()
     file_version = risk_api.get("/v1/ruleset/versions/rules-2026.11.1").json()
