@@ -66,15 +66,14 @@ def remember(session: Session, declaration: DeclarationReadyV1, *, at: datetime)
             declared_at=at,
         )
     )
-    for line in declaration.lines:
-        for key in reference_keys(line.gcode, line.country):
-            offer_price(
-                session,
-                key,
-                line.unit_price,
-                declaration_id=str(declaration.declaration_id),
-                gnum=line.gnum,
-            )
+    offers = sorted(
+        (key, line.gnum, line.unit_price)
+        for line in declaration.lines
+        for key in reference_keys(line.gcode, line.country)
+    )
+    # in key order, so two workers offering to the same keys lock their rows in the same order
+    for key, gnum, price in offers:
+        offer_price(session, key, price, declaration_id=str(declaration.declaration_id), gnum=gnum)
 
 
 def references(session: Session, declaration: DeclarationReadyV1) -> dict[str, PriceReference]:
