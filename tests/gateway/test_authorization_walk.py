@@ -71,6 +71,7 @@ def test_foreign_callers_get_only_403_or_404_on_every_object_route(
         "client_id": owner.client_id,
         "subscription_id": subscription["id"],
         "delivery_id": "1",
+        "version": "rules-2026.11.1",
     }
     secrets = [builders.ORDER_NO, builders.EBC_CODE, builders.LOGISTICS_NO, "Owner"]
     foreigners = [
