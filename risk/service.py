@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
 from messaging.consumer import HandlerContext
-from risk import model_history, scoring
+from risk import history_store, model_history, scoring
 from risk.db import Observation, RiskAssessment, RiskLabel
-from risk.domain.rules import History, RuleSet, assess
+from risk.domain.rules import RuleSet, assess
 from risk.model.gbm import RiskModel
 from risk.model.platform import declared_from, from_json, to_json
 from schemas.envelope import utc_now
@@ -48,8 +48,11 @@ def record_accepted(ctx: HandlerContext, event: DocumentAcceptedV1) -> None:
     )
 
 
+RulesInForce = Callable[[Session], RuleSet]
+
+
 def assess_declaration(
-    rules: RuleSet,
+    rules_in_force: RulesInForce,
     ctx: HandlerContext,
     event: DeclarationReadyV1,
     *,
@@ -59,22 +62,23 @@ def assess_declaration(
     declaration_id = str(event.declaration_id)
     if ctx.session.get(RiskAssessment, declaration_id) is not None:
         return
-    earlier = ctx.session.execute(
-        select(func.count())
-        .select_from(RiskAssessment)
-        .where(col(RiskAssessment.ebc_code) == event.ebc_code)
-    ).scalar_one()
-    result = assess(event, History(enterprise_declarations=earlier), rules)
+    # --- rules: the version in force, and risk's history of the parties and goods (event time)
+    rules = rules_in_force(ctx.session)
+    at = ctx.envelope.occurred_at
+    history = history_store.history_of(ctx.session, event, at=at, rules=rules)
+    result = assess(event, history, rules)
+    history_store.remember(ctx.session, event, at=at)
+    # --- end rules
     # --- the learned model (risk/scoring.py): its score, reasons and history counts
     assessed_at = utc_now()
-    declared = declared_from(event, assessed_at.date())
+    declared = declared_from(event, at.date())
     part = None
     if model is not None:
         part = scoring.score(ctx.session, model, declared, rules)
         result = scoring.combine(result, part, rules, model.version)
     model_history.add(ctx.session, declared)
     model_version = None if model is None else model.version
-    # ---
+    # --- end model
     ctx.session.add(
         RiskAssessment(
             declaration_id=declaration_id,

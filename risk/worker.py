@@ -8,7 +8,6 @@ from clearway.database import make_engine
 from messaging.worker import WorkerSpec, run_forever
 from risk.db import runtime
 from risk.handlers import handlers
-from risk.ruleset_file import ruleset_from
 from risk.scoring import current_model
 from risk.settings import RiskSettings
 from schemas.topics import CUSTOMS_EVENTS
@@ -22,12 +21,7 @@ def spec(settings: RiskSettings | None = None) -> WorkerSpec:
         engine=make_engine(settings.database_url),
         tables=runtime,
         topics=(CUSTOMS_EVENTS,),
-        handlers=handlers(
-            ruleset_from(
-                settings.rules_file, random_inspection_rate=settings.random_inspection_rate
-            ),
-            current_model(settings.model_dir),
-        ),
+        handlers=handlers(settings.seed_ruleset(), current_model(settings.model_dir)),
         health_port=settings.worker_health_port,
     )
 

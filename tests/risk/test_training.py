@@ -7,6 +7,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ class Ctx:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.emitted: list[RiskAssessedV1] = []
+        self.envelope = SimpleNamespace(occurred_at=datetime.now(UTC), correlation_id="test")
 
     def emit(self, event, *, key: str) -> None:
         self.emitted.append(event)
@@ -40,7 +42,7 @@ def assess_and_label(engine, generated, model=None) -> list[RiskAssessedV1]:
     with Session(engine) as session, session.begin():
         ctx = Ctx(session)
         for g in generated:
-            service.assess_declaration(RULES, ctx, g.event, model=model)
+            service.assess_declaration(lambda _session: RULES, ctx, g.event, model=model)
         for g in generated:
             service.record_label(
                 ctx,

@@ -1,7 +1,7 @@
 """learned model: labels, history tallies, model columns
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-23
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("found", sa.Boolean(), nullable=False),
         sa.Column("finding_codes", sa.Text(), nullable=False),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("decided_by", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+        sa.Column("decided_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("declaration_id"),
