@@ -71,6 +71,12 @@ async def officer(principal: Caller) -> Principal:
     return principal
 
 
+async def supervisor(principal: Caller) -> Principal:
+    if not principal.is_officer or access.OfficerRole.SUPERVISOR.value not in principal.roles:
+        raise Forbidden("this is for customs supervisors")
+    return principal
+
+
 async def admin(principal: Caller) -> Principal:
     if not access.may_administer(principal):
         raise Forbidden("this is for administrators")
@@ -90,6 +96,7 @@ async def tenant_member(principal: Caller) -> Principal:
 
 
 Officer = Annotated[Principal, Depends(officer)]
+Supervisor = Annotated[Principal, Depends(supervisor)]
 Admin = Annotated[Principal, Depends(admin)]
 Filer = Annotated[Principal, Depends(filer)]
 TenantMember = Annotated[Principal, Depends(tenant_member)]

@@ -99,6 +99,15 @@ class DeclarationReadyV1(_Event):
     tax_total: Money
     buyer_used_this_year: Money = Field(description="Including this declaration")
     lines: tuple[DeclaredLine, ...] = Field(min_length=1, max_length=99)
+    phone_key: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Keyed pseudonym of the buyer phone"
+    )
+    address_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Keyed pseudonym of the consignee address",
+    )
 
 
 class RiskReason(_Event):

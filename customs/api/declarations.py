@@ -24,7 +24,12 @@ class DecisionIn(BaseModel):
     """An officer's decision on a declaration; every decision is audited with its reason."""
 
     action: Action = Field(description="release, inspect, detain, return_abroad, reject or close")
-    officer: str = Field(min_length=1, max_length=100, description="Who decides (audited)")
+    officer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Who decides (audited); the gateway's signed-in officer takes precedence",
+    )
     reason: str = Field(min_length=1, max_length=1000, description="Why (audited)")
     detentionCode: int | None = Field(default=None, description="501, 502, 503 or 599")
     findings: str | None = Field(default=None, max_length=4000, description="Inspection findings")
@@ -66,6 +71,13 @@ def _officers_only(scope: Scope) -> None:
         raise OfficersOnly("officer decisions and reveals are for customs officers")
 
 
+def _officer(actor: str | None, named: str | None) -> str:
+    """Who acts: the officer the gateway signed in, else the one the (internal) caller names."""
+    if actor or named:
+        return str(actor or named)
+    raise InvalidDecision("officer", "required", "name the officer who acts")
+
+
 @router.get("/declarations/{declaration_id}")
 async def get_declaration(
     declaration_id: str, request: Request, scope: CallerScope
@@ -87,6 +99,7 @@ async def decide(
 ) -> dict[str, Any]:
     """Record an officer's decision; answers with the receipts it issued."""
     _officers_only(scope)
+    officer = _officer(actor, body.officer)
     if body.route_only():
         raise InvalidDecision(
             "action", "officer-action", f"{body.action.value} is chosen by risk, not by an officer"
@@ -99,7 +112,7 @@ async def decide(
                 declaration_id,
                 OfficerDecision(
                     action=body.action,
-                    officer=actor or body.officer,
+                    officer=officer,
                     reason=body.reason,
                     detention_code=body.detentionCode,
                     findings=body.findings,
@@ -116,7 +129,7 @@ async def decide(
 class RevealIn(BaseModel):
     """An officer asking to see a declaration's personal data unmasked (audited)."""
 
-    officer: str = Field(min_length=1, max_length=100)
+    officer: str | None = Field(default=None, min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=1000, description="Why (audited)")
 
 
@@ -135,7 +148,7 @@ async def reveal(
             clearance_service.reveal,
             request.app.state.customs,
             declaration_id,
-            officer=actor or body.officer,
+            officer=_officer(actor, body.officer),
             reason=body.reason,
         )
     )

@@ -41,8 +41,10 @@ class TenantIn(BaseModel):
 class UserIn(BaseModel):
     """A person who signs in to the pages."""
 
-    login: str = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
-    displayName: str = Field(min_length=1, max_length=200)
+    login: str = Field(
+        min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$", examples=["seller.zhao"]
+    )
+    displayName: str = Field(min_length=1, max_length=200, examples=["赵卖家"])
     password: str = Field(min_length=10, max_length=200, description="At least 10 characters")
     kind: str = Field(description="tenant, officer or admin")
     tenantId: str | None = None

@@ -27,7 +27,22 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return client_id, secret
 
 
-@router.post("/oauth/token", tags=["api keys"])
+_TOKEN_DOC = {
+    "requestBody": {
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "example": {
+                    "grant_type": "client_credentials",
+                    "client_id": "3f9a0c2b7d1e4a56",
+                    "client_secret": "cwk_3f9a0c2b7d1e4a56_<the rest of the API key>",
+                }
+            }
+        }
+    }
+}
+
+
+@router.post("/oauth/token", tags=["api keys"], openapi_extra=_TOKEN_DOC)
 async def token(
     request: Request,
     grant_type: Annotated[str, Form()],

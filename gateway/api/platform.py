@@ -117,7 +117,63 @@ async def get_submission(submission_id: str, request: Request, caller: Caller) -
     return await forward(gateway_of(request).customs, "customs", request, path, caller)
 
 
-@router.post("/certificates", status_code=201, tags=["platforms"])
+def _json_body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI request body for a route the gateway passes through unparsed."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema, "example": example}},
+        }
+    }
+
+
+_CERTIFICATE_DOC = _json_body(
+    {
+        "type": "object",
+        "required": ["enterpriseCode", "certificate", "algorithms"],
+        "properties": {
+            "enterpriseCode": {"type": "string", "pattern": "^[0-9A-Za-z]{1,18}$"},
+            "certificate": {"type": "string", "description": "PEM or base64 DER"},
+            "algorithms": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    {
+        "enterpriseCode": "1101180326",
+        "certificate": "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n",
+        "algorithms": ["http://www.chinaport.gov.cn/2022/04/xmldsig#sm2-sm3"],
+    },
+)
+_DECISION_DOC = _json_body(
+    {
+        "type": "object",
+        "required": ["action", "reason"],
+        "properties": {
+            "action": {
+                "type": "string",
+                "enum": ["release", "inspect", "detain", "return_abroad", "reject", "close"],
+            },
+            "reason": {"type": "string", "maxLength": 1000},
+            "detentionCode": {"type": "integer", "enum": [501, 502, 503, 599]},
+            "findings": {"type": "string", "maxLength": 4000},
+            "officer": {
+                "type": "string",
+                "description": "ignored: the signed-in officer is recorded",
+            },
+        },
+    },
+    {"action": "detain", "reason": "undeclared batteries", "detentionCode": 501},
+)
+_REVEAL_DOC = _json_body(
+    {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "maxLength": 1000}},
+    },
+    {"reason": "identity check requested by the inspection team"},
+)
+
+
+@router.post("/certificates", status_code=201, tags=["platforms"], openapi_extra=_CERTIFICATE_DOC)
 async def register_certificate(request: Request, caller: Filer) -> Response:
     """Register a signing certificate (PEM or base64 DER) to one of your enterprise codes:
     `{"enterpriseCode": ..., "certificate": ..., "algorithms": [SignatureMethod URIs]}`."""
@@ -171,7 +227,9 @@ async def get_declaration(declaration_id: str, request: Request, caller: Caller)
     return await forward(gateway_of(request).customs, "customs", request, path, caller)
 
 
-@router.post("/declarations/{declaration_id}/decisions", tags=["officers"])
+@router.post(
+    "/declarations/{declaration_id}/decisions", tags=["officers"], openapi_extra=_DECISION_DOC
+)
 async def decide(declaration_id: str, request: Request, caller: Officer) -> Response:
     """An officer's decision (release, inspect, detain, return_abroad, reject, close) with a
     reason; audited under the signed-in officer's name."""
@@ -179,7 +237,7 @@ async def decide(declaration_id: str, request: Request, caller: Officer) -> Resp
     return await forward(gateway_of(request).customs, "customs", request, path, caller)
 
 
-@router.post("/declarations/{declaration_id}/reveal", tags=["officers"])
+@router.post("/declarations/{declaration_id}/reveal", tags=["officers"], openapi_extra=_REVEAL_DOC)
 async def reveal(declaration_id: str, request: Request, caller: Officer) -> Response:
     """The buyer's personal data unmasked, for an officer who gives a reason; audited."""
     path = f"/v1/declarations/{declaration_id}/reveal"

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 
-from gateway.web import auth_pages, officer_pages, seller_pages, upload_pages
+from gateway.web import admin_pages, auth_pages, officer_pages, seller_pages, upload_pages
 from gateway.web.session import SignInRequired, redirect
 
 
@@ -14,6 +14,7 @@ def install_pages(app: FastAPI) -> None:
     """Add the pages to the gateway application."""
     app.include_router(auth_pages.router)
     app.include_router(officer_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(seller_pages.router)
     app.include_router(upload_pages.router)
 

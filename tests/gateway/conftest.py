@@ -45,6 +45,32 @@ def customs_url(database_url, customs_engine) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def _serve(app) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, timeout_s=10)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def risk_url(risk_engine) -> Iterator[str]:
+    """The risk API served over HTTP on risk's migrated database."""
+    from decimal import Decimal
+
+    from risk.app import create_app as create_risk
+    from risk.settings import RiskSettings
+
+    settings = RiskSettings(
+        database_url=risk_engine.url.render_as_string(hide_password=False),
+        random_inspection_rate=Decimal(0),
+    )
+    yield from _serve(create_risk(settings))
+
+
 @pytest.fixture
 def gateway_database(database_url: str, tmp_path: Path) -> Iterator[str]:
     """The gateway's own database, of the same kind as the customs one, migrated."""
@@ -133,13 +159,18 @@ class Tenant:
         return {"Authorization": f"Bearer {self.key}"}
 
 
-def make_platform(customs_url: str, gateway_database: str, **settings: Any) -> Iterator[Platform]:
+def make_platform(
+    customs_url: str,
+    gateway_database: str,
+    risk_url: str = "http://127.0.0.1:9",
+    **settings: Any,
+) -> Iterator[Platform]:
     admin_key = new_api_key().key
     app = create_app(
         GatewaySettings(
             database_url=gateway_database,
             customs_url=customs_url,
-            risk_url="http://127.0.0.1:9",
+            risk_url=risk_url,
             data_key=GATEWAY_DATA_KEY,
             admin_api_key=admin_key,
             auth_cache_s=0,

@@ -70,3 +70,31 @@ def test_the_home_page_and_the_openapi_document_are_served(platform):
     assert "Clearway" in home.text
     assert "/api/v1/messages" in spec["paths"]
     assert "application/xml" in spec["paths"]["/api/v1/messages"]["post"]["requestBody"]["content"]
+
+
+def test_every_api_operation_is_described_and_every_request_body_has_an_example(platform):
+    spec = platform.client.get("/openapi.json").json()
+    components = spec.get("components", {}).get("schemas", {})
+
+    def has_example(content: dict) -> bool:
+        for media in content.values():
+            if "example" in media or "examples" in media:
+                return True
+            ref = media.get("schema", {}).get("$ref", "")
+            schema = components.get(ref.rsplit("/", 1)[-1], {})
+            if any(
+                "examples" in p or "example" in p for p in schema.get("properties", {}).values()
+            ):
+                return True
+        return False
+
+    missing = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if not operation.get("description") and not operation.get("summary"):
+                missing.append(f"{method} {path}: no description")
+            body = operation.get("requestBody")
+            if body and not has_example(body["content"]):
+                missing.append(f"{method} {path}: no request example")
+    assert len(spec["paths"]) > 20
+    assert missing == []
