@@ -107,6 +107,15 @@ async def preflight_check(request: Request, scope: CallerScope) -> dict[str, Any
     )
 
 
+@router.post("/render", responses={200: {"content": {"application/xml": {}}}})
+async def render_message(request: Request) -> Response:
+    """The unsigned CEB XML a JSON message stands for (also for kinds that must be signed), to
+    sign and then submit as XML; only the JSON's shape is checked, nothing is stored."""
+    body = await _read_capped(request)
+    xml = await run_in_threadpool(partial(jsonform.to_xml, body, unsigned=True))
+    return Response(xml, media_type="application/xml")
+
+
 def _accepted_response(accepted: service.SubmissionAccepted) -> Response:
     content = {
         "submissionId": accepted.submission_id,
