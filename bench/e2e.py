@@ -226,7 +226,8 @@ async def load(
     decisions: Any,
 ) -> tuple[float, float]:
     """Submit for `args.seconds`; the (start, end) of the submission phase."""
-    total = int(args.rate * args.seconds) if args.rate else 10_000_000
+    # closed loop: room for 2,500/s (the generator sizes its buyer pool by the total)
+    total = int((args.rate or 2500) * args.seconds)
     generated = traffic.generate(
         total, args.seed, bad_share=args.bad_share, risky_share=args.risky_share
     )
@@ -234,9 +235,17 @@ async def load(
     started = time.monotonic()
     tick = 0
     pending: set[asyncio.Future[None]] = set()
+    report_at = started + 5
     async with client.async_client(args.clients) as http:
         while time.monotonic() - started < args.seconds:
             run.absorb(decisions)
+            if time.monotonic() >= report_at:
+                report_at += 5
+                print(
+                    f"  t={time.monotonic() - started:4.0f}s submitted {len(run.last_submit)} "
+                    f"decided {len(run.decided)} waiting {run.waiting()} errors {len(run.errors)}",
+                    flush=True,
+                )
             if args.rate:
                 due = int(args.rate * args.tick * (tick + 1)) - int(args.rate * args.tick * tick)
                 delay = started + args.tick * tick - time.monotonic()
@@ -400,7 +409,10 @@ def main() -> None:
         client = PlatformClient(state["url"], api_key=args.api_key)
         client.register_certificates(identities)
 
-        print(f"floor: parse + XSD + field rules + signature, one core, {args.floor_seconds:g}s")
+        print(
+            f"floor: parse + XSD + field rules + signature, one core, {args.floor_seconds:g}s",
+            flush=True,
+        )
         floor_rate = floor(identities, args.floor_seconds)
         raw_rate = producer_rate(state["bootstrap_servers"], args.floor_seconds)
 
@@ -410,10 +422,12 @@ def main() -> None:
         ctx = mp.get_context("spawn")
         ready, stop, decisions = ctx.Event(), ctx.Event(), ctx.Queue()
         observer = ctx.Process(
-            target=observe, args=(state["bootstrap_servers"], ready, decisions, stop)
+            target=observe, args=(state["bootstrap_servers"], ready, decisions, stop), daemon=True
         )
         observer.start()
-        ready.wait(30)
+        if not ready.wait(60):
+            raise SystemExit("the observer did not start")
+        print(f"load: {'closed loop' if args.closed_loop else args.rate}", flush=True)
         watched.append(Watched("bench observer", observer.pid or 0))
         watched.append(Watched("bench load generator", os.getpid()))
         for w in watched:
@@ -449,7 +463,9 @@ def main() -> None:
         for w in watched:
             w.sample()
         stop.set()
-        observer.join(10)
+        while observer.is_alive():  # its queue must be drained for it to exit
+            run.absorb(decisions)
+            observer.join(0.1)
 
     latencies, routes = _check_outcomes(run)
     decided_times = [at for at, _ in run.decided.values()]
@@ -463,7 +479,8 @@ def main() -> None:
     )
     mode = "closed loop" if args.closed_loop else f"offered {args.rate:g} declarations/s"
     print(
-        f"{mode} for {args.seconds:g}s (sending took {ended - started:.1f}s), {args.clients} clients: {submitted} declarations, "
+        f"{mode} for {args.seconds:g}s (sending took {ended - started:.1f}s), {args.clients} "
+        f"clients: {submitted} declarations, "
         f"{run.documents} documents in {run.messages} messages "
         f"(HTTP p50 {_percentile(run.http_s, 0.5) * 1000:.0f} ms, "
         f"p99 {_percentile(run.http_s, 0.99) * 1000:.0f} ms)"
@@ -498,12 +515,16 @@ def main() -> None:
     print(f"errors: {len(run.errors)}")
     for error in run.errors[:10]:
         print(f"  {error}")
-    print(f"{'process':<22}{'CPU % of a core':>16}{'RSS start':>11}{'RSS end':>9}{'peak':>8}  MB")
+    print(
+        f"{'process':<22}{'CPU % of a core':>16}{'CPU ms/decl.':>13}"
+        f"{'RSS start':>11}{'RSS end':>9}{'peak':>8}  MB"
+    )
     for w in watched:
         peak = max(w.rss) if w.rss else 0.0
         start_rss, end_rss = (w.rss[0], w.rss[-1]) if w.rss else (0.0, 0.0)
         print(
             f"{w.name:<22}{100 * cpu[w.name] / (finished - started):>16.0f}"
+            f"{1000 * cpu[w.name] / max(1, len(latencies)):>13.2f}"
             f"{start_rss:>11.0f}{end_rss:>9.0f}{peak:>8.0f}"
         )
     print(
