@@ -249,6 +249,7 @@ class ConsumerLoop:
             )
             now = utc_now()
             done: list[dict[str, Any]] = []
+            staged: list[Envelope[Any]] = []  # the batch's events, staged in one statement
             duplicates = 0
             for item in work:
                 envelope = item.envelope
@@ -259,10 +260,13 @@ class ConsumerLoop:
                     continue
                 seen.add(event_id)
                 ctx = HandlerContext(
-                    session=session, envelope=envelope, service=self.service, _tables=self._tables
+                    session=session,
+                    envelope=envelope,
+                    service=self.service,
+                    _tables=self._tables,
+                    _staged=staged,
                 )
                 item.handler(ctx, envelope.payload)
-                ctx.flush_staged()
                 done.append(
                     {
                         "consumer_group": self.group_id,
@@ -271,6 +275,7 @@ class ConsumerLoop:
                         "processed_at": now,
                     }
                 )
+            stage(session, self._tables, staged)
             if done:
                 session.execute(insert(inbox), done)
         self.stats.processed += len(done)
