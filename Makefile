@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint types pytest postgres clean
+.PHONY: run test install lint types pytest postgres browser clean
 
 run: $(STAMP)
 	$(BIN)/clearway up
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres browser
 	@start=$$(date +%s); status=0; \
 	$(MAKE) --no-print-directory lint types pytest || status=$$?; \
 	echo "test suite took $$(( $$(date +%s) - start ))s"; exit $$status
@@ -40,6 +40,16 @@ postgres:
 			echo "starting PostgreSQL"; \
 			pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start; \
 		fi; \
+	fi
+
+# Browser tests drive Debian's Chromium through Playwright; Chinese pages need a CJK font.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		echo "installing chromium and a CJK font for the browser tests"; \
+		SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			chromium chromium-driver fonts-wqy-microhei >/dev/null; \
 	fi
 
 clean:

@@ -42,7 +42,7 @@ from typing import Any
 
 from clearway import traffic
 from clearway.broker import free_port
-from clearway.demo import XML, PlatformClient, check_answer
+from clearway.demo import XML, PlatformClient, admin_key, check_answer, enterprises
 
 FINAL = {800: "release", 300: "review", 500: "inspect", 100: "reject"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -191,11 +191,19 @@ class Run:
 
 
 async def _send(
-    http: Any, semaphore: asyncio.Semaphore, message: traffic.Message, run: Run
+    http: Any,
+    client: PlatformClient,
+    semaphore: asyncio.Semaphore,
+    message: traffic.Message,
+    run: Run,
 ) -> None:
     async with semaphore:
         started = time.monotonic()
-        answer = await http.post("/api/v1/messages", content=message.body, headers=XML)
+        answer = await http.post(
+            "/api/v1/messages",
+            content=message.body,
+            headers=client.headers(message.sender.code, **XML),
+        )
         run.http_s.append(time.monotonic() - started)
     try:
         body = answer.json()
@@ -265,7 +273,7 @@ async def load(
                 run.expected[declaration.order_no] = declaration
                 run.expecting += declaration.expected.stage != "submission"
             sends = [
-                _send(http, semaphore, message, run)
+                _send(http, client, semaphore, message, run)
                 for message in traffic.messages(chunk, identities)
             ]
             if args.rate:
@@ -383,6 +391,9 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--url", help="a running platform's gateway (default: start one)")
     parser.add_argument("--bootstrap", help="its broker, with --url (for the observer)")
+    parser.add_argument(
+        "--admin-key", help="with --url: the administrator's key (default $GATEWAY_ADMIN_API_KEY)"
+    )
     parser.add_argument("--api-key", default=os.environ.get("CLEARWAY_API_KEY"))
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP requests")
     parser.add_argument("--tick", type=float, default=0.25, help="seconds of traffic per batch")
@@ -407,6 +418,9 @@ def main() -> None:
             data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-e2e-")))
             state = stack.enter_context(platform(args.database, data))
         client = PlatformClient(state["url"], api_key=args.api_key)
+        key = args.admin_key or admin_key(state.get("data_dir", "data"))
+        if key:  # one tenant, and key, per enterprise of the traffic
+            client.enrol(key, enterprises())
         client.register_certificates(identities)
 
         print(

@@ -107,15 +107,23 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
 
 def _secrets(data_dir: Path) -> dict[str, str]:
     """Secrets the services need, from the environment or made once and kept in the data folder
-    (the customs data key, and the platform's receipt-signing identity).
+    (the customs and gateway data keys, the first administrator's API key, and the platform's
+    receipt-signing identity).
 
     Embedded mode only: a deployment sets them (docker-compose refuses to start without them).
     """
+    from gateway.domain.credentials import new_api_key
+
     path = data_dir / "secrets.json"
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    wanted = {"CUSTOMS_DATA_KEY"}
+    makers = {
+        "CUSTOMS_DATA_KEY": lambda: secrets.token_urlsafe(48),
+        "GATEWAY_DATA_KEY": lambda: secrets.token_urlsafe(48),
+        "GATEWAY_ADMIN_API_KEY": lambda: new_api_key().key,
+    }
+    wanted = set(makers)
     for name in wanted - stored.keys():
-        stored[name] = secrets.token_urlsafe(48)
+        stored[name] = makers[name]()
     if not path.exists() or wanted - set(json.loads(path.read_text())):
         path.touch(mode=0o600)
         path.write_text(json.dumps(stored, indent=2))
@@ -208,6 +216,7 @@ def up(args: argparse.Namespace) -> int:
         _say(f"  web and API   http://{args.host}:{args.port}/")
         _say(f"  API docs      http://{args.host}:{args.port}/docs")
         _say(f"  data          {data_dir}   logs {logs}")
+        _say(f"  admin API key GATEWAY_ADMIN_API_KEY in {data_dir / 'secrets.json'}")
         _say("Press Ctrl-C to stop.")
         while not stopping.wait(0.5):
             for child in children:

@@ -8,8 +8,13 @@ message per document type and sender, up to 100 documents each, from a few concu
 Deliberately bad documents must be refused with their exact error; anything else refused is
 counted as unexpected (exit code 1).
 
-`PlatformClient` is the one HTTP client of the demo and the benchmark: every request goes
-through `headers()`, where the gateway's API key goes once authentication is on.
+The gateway asks every caller for an API key. With the administrator's key (`--admin-key`, else
+$GATEWAY_ADMIN_API_KEY, else the running `clearway up`'s secrets.json) the demo registers each
+enterprise as a tenant with its customs code and role, and files each message with the key of
+the enterprise that sends it (a tenant may only file its own documents).
+
+`PlatformClient` is the one HTTP client of the demo and the benchmark: every request takes its
+headers from `headers()`.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,28 +49,53 @@ class PlatformClient:
     """The gateway's API as the demo and the benchmark use it."""
 
     url: str
-    api_key: str | None = None
+    api_key: str | None = None  # used for enterprises without a key of their own
     timeout_s: float = 60.0
+    keys: dict[str, str] = field(default_factory=dict)  # enterprise code -> its tenant's key
 
-    def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Headers of every request (the API key, once the gateway asks for one)."""
-        headers = dict(extra or {})
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        return headers
+    def headers(self, sender: str | None = None, **extra: str) -> dict[str, str]:
+        """Headers of a request made for the enterprise `sender` (its API key)."""
+        key = self.keys.get(sender or "", self.api_key)
+        return {**extra, **({"Authorization": f"Bearer {key}"} if key else {})}
 
     def client(self) -> httpx.Client:
         import httpx
 
-        return httpx.Client(base_url=self.url, timeout=self.timeout_s, headers=self.headers())
+        return httpx.Client(base_url=self.url, timeout=self.timeout_s)
 
     def async_client(self, connections: int = 16) -> httpx.AsyncClient:
         import httpx
 
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        return httpx.AsyncClient(
-            base_url=self.url, timeout=self.timeout_s, headers=self.headers(), limits=limits
-        )
+        return httpx.AsyncClient(base_url=self.url, timeout=self.timeout_s, limits=limits)
+
+    def enrol(self, admin_key: str, enterprises: Iterable[tuple[str, str, Sequence[str]]]) -> None:
+        """Register each (code, name, roles) as a tenant, unless one holds the code already, and
+        keep a fresh API key of that tenant for the code."""
+        admin = {"Authorization": f"Bearer {admin_key}"}
+        with self.client() as client:
+            listed = client.get("/api/v1/admin/tenants", headers=admin)
+            if listed.status_code != 200:
+                raise DemoFailed(f"listing tenants: {listed.status_code} {listed.text[:300]}")
+            tenant_of = {c: t["id"] for t in listed.json()["tenants"] for c in t["codes"]}
+            for code, name, roles in enterprises:
+                if code not in tenant_of:
+                    tenant = client.post(
+                        "/api/v1/admin/tenants",
+                        json={"name": name, "codes": [code], "roles": list(roles)},
+                        headers=admin,
+                    )
+                    if tenant.status_code != 201:
+                        raise DemoFailed(f"tenant {code}: {tenant.status_code} {tenant.text[:300]}")
+                    tenant_of[code] = tenant.json()["id"]
+                key = client.post(
+                    f"/api/v1/admin/tenants/{tenant_of[code]}/api-keys",
+                    json={"name": "clearway demo"},
+                    headers=admin,
+                )
+                if key.status_code != 201:
+                    raise DemoFailed(f"an API key for {code}: {key.status_code} {key.text[:300]}")
+                self.keys[code] = key.json()["key"]
 
     def register_certificates(self, identities: Mapping[str, traffic.Identity]) -> None:
         """Register each declaring agent's certificate with customs (through the gateway)."""
@@ -78,6 +108,7 @@ class PlatformClient:
                         "algorithms": [identity.algorithm],
                         "certificate": identity.certificate_pem,
                     },
+                    headers=self.headers(code),
                 )
                 if answer.status_code != 201:
                     raise DemoFailed(
@@ -120,7 +151,11 @@ def submit(
     outcome = Outcome()
 
     def send(http: httpx.Client, message: traffic.Message) -> tuple[traffic.Message, int, Any]:
-        answer = http.post("/api/v1/messages", content=message.body, headers=XML)
+        answer = http.post(
+            "/api/v1/messages",
+            content=message.body,
+            headers=platform.headers(message.sender.code, **XML),
+        )
         try:
             body = answer.json()
         except ValueError:
@@ -153,6 +188,30 @@ def _default_url(data_dir: str) -> str:
     return DEFAULT_URL
 
 
+def admin_key(data_dir: str | Path) -> str | None:
+    """The administrator's API key: $GATEWAY_ADMIN_API_KEY, else `clearway up`'s secrets."""
+    if os.environ.get("GATEWAY_ADMIN_API_KEY"):
+        return os.environ["GATEWAY_ADMIN_API_KEY"]
+    secrets = Path(data_dir) / "secrets.json"
+    if secrets.exists():
+        stored = json.loads(secrets.read_text()).get("GATEWAY_ADMIN_API_KEY")
+        return str(stored) if stored else None
+    return None
+
+
+def enterprises() -> list[tuple[str, str, tuple[str, ...]]]:
+    """The generated traffic's enterprises as (code, name, roles) to register as tenants."""
+    from clearway import traffic
+
+    roles = {
+        **{e.code: ("ecommerce_platform",) for e in traffic.PLATFORMS},
+        **{e.code: ("ecommerce_enterprise", "declaration_agent") for e in traffic.SELLERS},
+        **{e.code: ("payment_company",) for e in traffic.PAYERS},
+        **{e.code: ("logistics_company",) for e in traffic.CARRIERS},
+    }
+    return [(e.code, e.name, roles[e.code]) for e in traffic.ENTERPRISES]
+
+
 def demo(args: argparse.Namespace) -> int:
     """Register the enterprises' certificates and submit a day of traffic."""
     import httpx
@@ -163,7 +222,10 @@ def demo(args: argparse.Namespace) -> int:
     platform = PlatformClient(url, api_key=args.api_key)
     started = time.monotonic()
     identities = traffic.make_identities()
+    key = args.admin_key or admin_key(args.data_dir)
     try:
+        if key:
+            platform.enrol(key, enterprises())
         platform.register_certificates(identities)
     except (DemoFailed, httpx.HTTPError) as exc:
         print(f"clearway demo: {url}: {exc}", file=sys.stderr)
@@ -202,6 +264,7 @@ def demo(args: argparse.Namespace) -> int:
                     "role": d.expected.role,
                 },
                 "references": outcome.references.get(d.order_no, {}),
+                "senders": {doc.role: doc.sender.code for doc in d.documents},
             }
             for d in declarations
         ]
@@ -224,9 +287,14 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--bad-share", type=_share, default=0.01)
     parser.add_argument("--risky-share", type=_share, default=0.05)
     parser.add_argument(
+        "--admin-key",
+        help="the administrator's API key, to register the enterprises as tenants (default"
+        " $GATEWAY_ADMIN_API_KEY, else the running clearway up's secrets.json)",
+    )
+    parser.add_argument(
         "--api-key",
         default=os.environ.get("CLEARWAY_API_KEY"),
-        help="the gateway API key (default $CLEARWAY_API_KEY)",
+        help="without an administrator's key: one API key for every filing ($CLEARWAY_API_KEY)",
     )
     parser.add_argument("--report", help="write each declaration's references here (JSON)")
     parser.set_defaults(func=demo)

@@ -15,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from clearway import idempotency
+
 log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -36,6 +38,7 @@ class Problem:
     detail: str | None = None
     errors: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def response(self) -> JSONResponse:
         body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
@@ -45,7 +48,9 @@ class Problem:
             body["errors"] = list(self.errors)
         body.update(self.extra)
         body["correlation_id"] = correlation_id_var.get()
-        return JSONResponse(body, status_code=self.status, media_type=PROBLEM_JSON)
+        return JSONResponse(
+            body, status_code=self.status, media_type=PROBLEM_JSON, headers=dict(self.headers)
+        )
 
 
 ProblemMapper = Callable[[Any], Problem]
@@ -73,7 +78,7 @@ def install(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper]) -> 
         response.headers[CORRELATION_HEADER] = value
         return response
 
-    for exc_type, mapper in problems.items():
+    for exc_type, mapper in {**_COMMON_PROBLEMS, **problems}.items():
         app.add_exception_handler(exc_type, _handler(mapper))
 
     async def validation(_request: Request, exc: Exception) -> Response:
@@ -96,6 +101,32 @@ def install(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper]) -> 
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _idempotency_problem(exc: Exception) -> Problem:
+    status, title = {
+        idempotency.KeyInUse: (409, "Request already in progress"),
+        idempotency.KeyReused: (422, "Idempotency key reused"),
+        idempotency.KeyInvalid: (422, "Idempotency key invalid"),
+    }[type(exc)]
+    rule = (
+        "in-progress" if status == 409 else "same-request" if "different" in str(exc) else "format"
+    )
+    return Problem(
+        status,
+        title,
+        type=f"/problems/idempotency-{rule}",
+        detail=str(exc),
+        errors=[{"path": idempotency.HEADER, "rule": rule, "message": str(exc)}],
+    )
+
+
+# Errors every service answers the same way.
+_COMMON_PROBLEMS: dict[type[Exception], ProblemMapper] = {
+    idempotency.KeyInUse: _idempotency_problem,
+    idempotency.KeyReused: _idempotency_problem,
+    idempotency.KeyInvalid: _idempotency_problem,
+}
 
 
 def _handler(mapper: ProblemMapper) -> Callable[[Request, Exception], Awaitable[Response]]:

@@ -27,7 +27,7 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("customs", "customs.app:create_app", "customs.worker", True, "CUSTOMS_"),
     ServiceSpec("risk", "risk.app:create_app", "risk.worker", True, "RISK_"),
-    ServiceSpec("gateway", "gateway.app:create_app", None, False, "GATEWAY_"),
+    ServiceSpec("gateway", "gateway.app:create_app", "gateway.worker", True, "GATEWAY_"),
 )
 
 # The gateway is told where every other service's API answers: GATEWAY_<NAME>_URL.

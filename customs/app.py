@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from clearway import http
+from clearway.idempotency import Keeper
 from customs.api import PROBLEMS, router
 from customs.ceb.schema import warm_up
 from customs.context import Customs
+from customs.db import idempotency
 from customs.settings import CustomsSettings
 
 
@@ -26,6 +28,7 @@ def create_app(settings: CustomsSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Clearway customs", version="1", lifespan=lifespan)
     app.state.customs = Customs.from_settings(settings)
+    app.state.idempotency = Keeper(app.state.customs.engine, idempotency)
     http.install(app, PROBLEMS)
     app.include_router(router)
 

@@ -286,6 +286,8 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
                 )
                 for line, raw in zip(lines, inventory.lines, strict=True)
             ),
+            phone_key=customs.vault.phone_key(inventory.head.get("buyerTelephone", "")),
+            address_key=customs.vault.address_key(inventory.head.get("consigneeAddress", "")),
         ),
         key=declaration.order_no,
     )

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from clearway.database import snapshot
-from customs import quota_store
+from customs import quota_store, visibility
 from customs.assembly import documents_of, full_head, issue
 from customs.context import Customs
 from customs.db import Decision, Declaration, Document, PersonalDataReveal, Receipt, runtime
+from customs.domain.access import EVERYTHING, Scope
 from customs.domain.clearance import Action, TransitionRefused, transition
 from customs.domain.personal import PERSONAL_FIELDS, shown
 from messaging.consumer import HandlerContext
@@ -272,10 +273,20 @@ def reveal(
 
 
 def find_declarations(
-    customs: Customs, *, status: int | None = None, order_no: str | None = None, limit: int = 100
+    customs: Customs,
+    *,
+    status: int | None = None,
+    order_no: str | None = None,
+    scope: Scope = EVERYTHING,
+    limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Declarations by status (e.g. 300, the review queue) or order number, newest first."""
-    query = select(Declaration).order_by(col(Declaration.updated_at).desc()).limit(limit)
+    query = (
+        select(Declaration)
+        .where(*visibility.declaration_filter(scope))
+        .order_by(col(Declaration.updated_at).desc())
+        .limit(limit)
+    )
     if status is not None:
         query = query.where(col(Declaration.status) == status)
     if order_no is not None:

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, Text, UniqueCo
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from clearway.idempotency import add_idempotency_table
 from messaging.tables import add_runtime_tables
 
 
@@ -268,3 +269,4 @@ class ExportBillLink(CustomsTable, table=True):
 
 metadata = CustomsTable.metadata
 runtime = add_runtime_tables(metadata)
+idempotency = add_idempotency_table(metadata)

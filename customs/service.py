@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from clearway.database import snapshot
-from customs import export, export_flow, requests
+from customs import export, export_flow, requests, visibility
 from customs.assembly import attach, detach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.dxp import inside_data, is_dxp, unwrap
@@ -24,6 +26,7 @@ from customs.ceb.schema import validate_against_xsd
 from customs.certificates import check_signature
 from customs.context import Customs
 from customs.db import DeclaredKey, Document, DocumentParty, Receipt, Submission, runtime
+from customs.domain.access import EVERYTHING, OutOfScope, Scope
 from customs.domain.clearance import accepted_code
 from customs.domain.declarations import Decision, decide
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
@@ -74,8 +77,19 @@ class SubmissionAccepted:
     documents: tuple[AcceptedDocument, ...]
 
 
-def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> SubmissionAccepted:
-    """Check a CEB message's format, store it and its documents, and queue them for customs."""
+def submit_message(
+    customs: Customs,
+    body: bytes,
+    *,
+    correlation_id: str,
+    scope: Scope = EVERYTHING,
+    finish: Callable[[Connection, SubmissionAccepted], None] | None = None,
+) -> SubmissionAccepted:
+    """Check a CEB message's format, store it and its documents, and queue them for customs.
+
+    The sender (copCode) must be one of the caller's enterprise codes; `finish` runs inside the
+    transaction that stores the documents (the idempotency key is kept there).
+    """
     root = parse_untrusted(body)
     envelope = unwrap(root) if is_dxp(root) else None
     if envelope is not None:  # a terminal-node DxpMsg: the business message is in its Data
@@ -85,6 +99,8 @@ def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> Sub
     kind = kind_of(message_type, root)
     message = extract(root, kind)
     check_formats(message)
+    if not scope.sees([message.sender_code]):
+        raise OutOfScope("BaseTransfer/copCode", message.sender_code)
     signers = {"copCode": message.sender_code}
     signers.update(
         (f"agentCode{d.index}", d.head["agentCode"])
@@ -168,6 +184,13 @@ def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> Sub
         "body": customs.vault.seal(body),
         "received_at": now,
     }
+    accepted = SubmissionAccepted(
+        submission_id=submission_id,
+        message_type=message_type,
+        documents=tuple(
+            AcceptedDocument(d["id"], d["business_key"], ReturnStatus.DECLARING) for d in documents
+        ),
+    )
     # One transaction: the submission, its documents, their first receipts and the events.
     with customs.engine.begin() as conn:
         conn.execute(insert(Submission), [submission])
@@ -175,13 +198,9 @@ def submit_message(customs: Customs, body: bytes, *, correlation_id: str) -> Sub
         conn.execute(insert(DocumentParty), parties)
         conn.execute(insert(Receipt), receipts)
         stage(conn, runtime, events)
-    return SubmissionAccepted(
-        submission_id=submission_id,
-        message_type=message_type,
-        documents=tuple(
-            AcceptedDocument(d["id"], d["business_key"], ReturnStatus.DECLARING) for d in documents
-        ),
-    )
+        if finish is not None:
+            finish(conn, accepted)
+    return accepted
 
 
 _REQUESTS = {
@@ -290,15 +309,18 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
         )
     )
     session.flush()
+    head = json.loads(document.head)
+    # Who the document concerns: its enterprise codes and its sender (webhooks go to them).
+    parties = {role: head[role] for role in PARTY_FIELDS if head.get(role)}
+    parties["copCode"] = event.sender_code
     if decision.accepted:
-        head = json.loads(document.head)
         ctx.emit(
             DocumentAcceptedV1(
                 document_id=event.document_id,
                 message_type=document.message_type,
                 business_key=document.business_key,
                 declared_key=document.declared_key,
-                parties={role: head[role] for role in PARTY_FIELDS if head.get(role)},
+                parties=parties,
                 goods_value=_goods_value(head),
                 currency=head.get("currency"),
                 line_count=len(json.loads(document.lines)),
@@ -316,6 +338,7 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
                 business_key=document.business_key,
                 return_status=decision.return_status,
                 return_info=decision.return_info,
+                parties=parties,
             ),
             key=document.business_key,
         )
@@ -407,3 +430,45 @@ def submission_documents(customs: Customs, submission_id: str) -> list[Document]
                 .order_by(col(Document.seq))
             ).scalars()
         )
+
+
+def receipts_since(
+    customs: Customs,
+    scope: Scope,
+    *,
+    after: int = 0,
+    since: datetime | None = None,
+    status: int | None = None,
+    message_type: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Receipts issued to the caller's documents, oldest first from a cursor (`after` a receipt
+    id) or a time, optionally of one return status or message type: what a client pulls."""
+    query = (
+        select(Receipt, col(Document.message_type), col(Document.business_key))
+        .join(Document, col(Document.id) == col(Receipt.document_id))
+        .where(col(Receipt.id) > after, *visibility.document_filter(scope))
+        .order_by(col(Receipt.id))
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(col(Receipt.created_at) >= since)
+    if status is not None:
+        query = query.where(col(Receipt.return_status) == status)
+    if message_type is not None:
+        query = query.where(col(Document.message_type) == message_type)
+    with snapshot(customs.engine) as session:
+        return [
+            {
+                "id": receipt.id,
+                "reference": receipt.document_id,
+                "messageType": KINDS[doc_type].receipt_message if doc_type in KINDS else doc_type,
+                "documentType": doc_type,
+                "businessKey": business_key,
+                "returnStatus": receipt.return_status,
+                "returnTime": receipt.return_time,
+                "returnInfo": receipt.return_info,
+                "issuedAt": receipt.created_at.isoformat(),
+            }
+            for receipt, doc_type, business_key in session.execute(query)
+        ]

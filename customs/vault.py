@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import unicodedata
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -82,3 +83,21 @@ class Vault:
         """A stable, keyed pseudonym for a buyer identity (for quotas and history)."""
         digest = hmac.new(self._mac_key, f"{id_type}:{id_number.upper()}".encode(), hashlib.sha256)
         return digest.hexdigest()
+
+    def phone_key(self, phone: str) -> str | None:
+        """A keyed pseudonym for a phone number, the same for its spellings (risk counts the
+        buyers sharing one); None when it holds no digits."""
+        digits = "".join(c for c in phone if c.isdigit())
+        if len(digits) == 13 and digits.startswith("86"):
+            digits = digits[2:]  # +86 138...: the same mainland mobile number
+        return self._keyed("phone", digits) if digits else None
+
+    def address_key(self, address: str) -> str | None:
+        """A keyed pseudonym for an address, blind to spaces, punctuation and letter case;
+        None when it holds no letters or digits."""
+        kept = "".join(c for c in unicodedata.normalize("NFKC", address).casefold() if c.isalnum())
+        return self._keyed("address", kept) if kept else None
+
+    def _keyed(self, purpose: str, value: str) -> str:
+        # The purpose keeps a phone, an address and a buyer identity from ever sharing a key.
+        return hmac.new(self._mac_key, f"{purpose}|{value}".encode(), hashlib.sha256).hexdigest()

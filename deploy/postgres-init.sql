@@ -3,3 +3,4 @@
 -- the application role the image creates from POSTGRES_USER.
 CREATE DATABASE customs OWNER clearway;
 CREATE DATABASE risk OWNER clearway;
+CREATE DATABASE gateway OWNER clearway;

@@ -5,127 +5,93 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
 
 from clearway import http
+from clearway.database import make_engine
+from clearway.idempotency import Keeper
+from gateway import db, tenancy
+from gateway.api import PROBLEMS, router
+from gateway.box import SecretBox
+from gateway.context import Gateway
+from gateway.identity import Identities
 from gateway.settings import GatewaySettings
-from gateway.upstream import UpstreamUnavailable, forward, unavailable_problem
+from gateway.web import install_pages
 
-_TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-_XML_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
+_DESCRIPTION = """
+Single-window clearance for a cross-border e-commerce pilot zone.
 
-api = APIRouter(prefix="/api/v1", tags=["platforms"])
+**Authentication.** Send `Authorization: Bearer <API key>` (or an OAuth2 access token from
+`POST /oauth/token`, client credentials grant). Keys are issued by an administrator or, for your
+own enterprise, at `POST /api/v1/api-keys`; they are shown once.
 
+**Request signing (optional, or required per client).** Add `X-Clearway-Timestamp` (Unix s),
+`X-Clearway-Nonce` (8-64 characters, never reused) and `X-Clearway-Signature: v1=<hex>` with the
+HMAC-SHA256, keyed by your signing secret, of
+`<timestamp>.<nonce>.<METHOD>.<path?query>.<hex SHA-256 of the body>`; 300 s window.
 
-def _customs(request: Request) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = request.app.state.customs
-    return client
+**Idempotency.** Every POST takes an `Idempotency-Key` header: a replay answers the first answer
+unchanged (with `Idempotent-Replayed: true`); the same key with another body gets 422; while the
+first request runs, a duplicate gets 409.
 
-
-@api.post("/messages", status_code=202, openapi_extra=_XML_BODY)
-async def submit_message(request: Request) -> Response:
-    """Submit a CEB message (XML, up to 100 documents); 202 with one receipt reference each."""
-    return await forward(_customs(request), "customs", request, "/v1/messages")
-
-
-@api.get("/receipts/{reference}")
-async def get_receipt(reference: str, request: Request) -> Response:
-    """A document's latest receipt as JSON (with its history) or as CEB XML (`?format=xml`)."""
-    return await forward(_customs(request), "customs", request, f"/v1/receipts/{reference}")
-
-
-@api.get("/submissions/{submission_id}")
-async def get_submission(submission_id: str, request: Request) -> Response:
-    """The documents of a submission and their current return status."""
-    return await forward(_customs(request), "customs", request, f"/v1/submissions/{submission_id}")
-
-
-@api.post("/certificates", status_code=201)
-async def register_certificate(request: Request) -> Response:
-    """Register a signing certificate (PEM or base64 DER) to an enterprise code."""
-    return await forward(_customs(request), "customs", request, "/v1/certificates")
-
-
-@api.get("/certificates")
-async def list_certificates(request: Request) -> Response:
-    """The certificates registered to an enterprise (`?enterpriseCode=`)."""
-    return await forward(_customs(request), "customs", request, "/v1/certificates")
-
-
-@api.delete("/certificates/{certificate_id}")
-async def revoke_certificate(certificate_id: int, request: Request) -> Response:
-    """Revoke a certificate: messages signed with it are refused from then on."""
-    return await forward(
-        _customs(request), "customs", request, f"/v1/certificates/{certificate_id}"
-    )
-
-
-@api.get("/summaries/{reference}")
-async def get_summary(reference: str, request: Request) -> Response:
-    """An export summary application (CEB701) and the declaration number customs gave it."""
-    return await forward(_customs(request), "customs", request, f"/v1/summaries/{reference}")
-
-
-@api.get("/summaries/{reference}/result")
-async def get_summary_result(reference: str, request: Request) -> Response:
-    """The summary result: JSON, or the official CEB792 XML (`?format=xml`)."""
-    path = f"/v1/summaries/{reference}/result"
-    return await forward(_customs(request), "customs", request, path)
-
-
-@api.get("/platform-certificate")
-async def platform_certificate(request: Request) -> Response:
-    """The certificate that signs the platform's receipts (`?format=dxp`), as PEM."""
-    return await forward(_customs(request), "customs", request, "/v1/platform-certificate")
+**Errors** are RFC 9457 `application/problem+json` with `errors` naming the field and the rule.
+**Rate limits** answer 429 with `Retry-After`. Every answer carries `X-Correlation-ID`.
+"""
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway; upstream clients are opened with the app, not at import."""
     settings = settings or GatewaySettings()
     upstreams = {"customs": settings.customs_url, "risk": settings.risk_url}
+    engine = make_engine(settings.database_url)
+    box = SecretBox(settings.data_key) if settings.data_key else None
+    if settings.admin_api_key:
+        tenancy.ensure_admin_client(engine, settings.admin_api_key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = httpx.Timeout(settings.upstream_timeout_s)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-        app.state.customs = httpx.AsyncClient(
-            base_url=settings.customs_url, timeout=timeout, limits=limits
+        app.state.gateway = Gateway(
+            settings=settings,
+            engine=engine,
+            box=box,
+            identities=Identities(engine, box, cache_s=settings.auth_cache_s),
+            idempotency=Keeper(engine, db.idempotency),
+            customs=httpx.AsyncClient(
+                base_url=settings.customs_url, timeout=timeout, limits=limits
+            ),
+            risk=httpx.AsyncClient(base_url=settings.risk_url, timeout=timeout, limits=limits),
+            probe=httpx.AsyncClient(timeout=2.0),
         )
-        app.state.probe = httpx.AsyncClient(timeout=2.0)
         yield
-        await app.state.customs.aclose()
-        await app.state.probe.aclose()
+        gateway: Gateway = app.state.gateway
+        for client in (gateway.customs, gateway.risk, gateway.probe):
+            await client.aclose()
+        engine.dispose()
 
-    app = FastAPI(
-        title="Clearway",
-        version="1",
-        description="Single-window clearance for a cross-border e-commerce pilot zone.",
-        lifespan=lifespan,
-    )
-    http.install(app, {UpstreamUnavailable: unavailable_problem})
-    app.include_router(api)
+    app = FastAPI(title="Clearway", version="1", description=_DESCRIPTION, lifespan=lifespan)
+    http.install(app, PROBLEMS)
+    app.include_router(router)
 
     async def upstream_health() -> dict[str, str]:
+        probe: httpx.AsyncClient = app.state.gateway.probe
+
         async def one(name: str, base: str) -> tuple[str, str]:
             try:
-                answer = await app.state.probe.get(f"{base}/health")
+                answer = await probe.get(f"{base}/health")
                 return name, "ok" if answer.status_code == 200 else f"http {answer.status_code}"
             except httpx.HTTPError as exc:
                 return name, f"unreachable ({type(exc).__name__})"
 
         results = await asyncio.gather(*(one(n, u) for n, u in upstreams.items()))
         return dict(results)
+
+    app.state.upstream_health = upstream_health
 
     @app.get("/health", tags=["operations"])
     async def health() -> Response:
@@ -139,9 +105,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if healthy else 503)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home(request: Request) -> Response:
-        services = await upstream_health()
-        return _TEMPLATES.TemplateResponse(request, "home.html", {"services": services})
-
+    install_pages(app)
     return app

@@ -34,6 +34,8 @@ class WorkerSpec:
     topics: Sequence[Topic]
     handlers: HandlerTable
     health_port: int = 0
+    # Other loops the worker runs beside its consumer (name, loop taking the stop event).
+    loops: Sequence[tuple[str, Callable[[threading.Event], None]]] = ()
 
 
 def worker_producer(settings: KafkaSettings, *, client_id: str = "worker") -> KafkaProducer:
@@ -104,6 +106,8 @@ class Worker:
         self._spawn("relay", self.relay.run)
         if self.consumer is not None:
             self._spawn("consumer", self.consumer.run)
+        for name, loop in self.spec.loops:
+            self._spawn(name, loop)
         if self.spec.health_port:
             self.health_server = _health_server(self.spec.health_port, self.health)
             threading.Thread(

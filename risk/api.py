@@ -10,16 +10,41 @@ from starlette.concurrency import run_in_threadpool
 
 from clearway.http import Problem
 from risk import service
+from risk.ruleset_file import RuleSetInvalid
+from risk.ruleset_store import VersionConflict, VersionNotFound
 from risk.service import NotFound
 
 router = APIRouter(prefix="/v1")
 
 
-def _not_found(exc: NotFound) -> Problem:
+def _not_found(exc: NotFound | VersionNotFound) -> Problem:
     return Problem(404, "Not found", type="/problems/not-found", detail=str(exc))
 
 
-PROBLEMS: dict[type[Exception], Any] = {NotFound: _not_found}
+def _ruleset_invalid(exc: RuleSetInvalid) -> Problem:
+    return Problem(
+        422,
+        "Rule set is invalid",
+        type="/problems/ruleset-invalid",
+        errors=[
+            {"path": "/".join(("body", "ruleset", *loc)), "rule": rule, "message": message}
+            for loc, rule, message in exc.errors
+        ],
+    )
+
+
+def _version_conflict(exc: VersionConflict) -> Problem:
+    return Problem(
+        409, "Rule set version conflict", type="/problems/ruleset-conflict", detail=str(exc)
+    )
+
+
+PROBLEMS: dict[type[Exception], Any] = {
+    NotFound: _not_found,
+    VersionNotFound: _not_found,
+    RuleSetInvalid: _ruleset_invalid,
+    VersionConflict: _version_conflict,
+}
 
 
 @router.get("/observations/{document_id}")
@@ -45,6 +70,7 @@ async def get_assessment(declaration_id: str, request: Request) -> dict[str, Any
     return {
         "declarationId": found.declaration_id,
         "orderNo": found.order_no,
+        "buyerKey": found.buyer_key,  # the pseudonym a rule set watchlist names a buyer by
         "score": found.score,
         "route": found.route,
         "reasons": json.loads(found.reasons),

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from clearway import http
 from clearway.database import make_engine
+from risk import ruleset_api
 from risk.api import PROBLEMS, router
 from risk.settings import RiskSettings
 
@@ -24,8 +25,10 @@ def create_app(settings: RiskSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Clearway risk", version="1", lifespan=lifespan)
     app.state.engine = make_engine(settings.database_url)
+    app.state.seed_rules = settings.seed_ruleset()
     http.install(app, PROBLEMS)
     app.include_router(router)
+    app.include_router(ruleset_api.router)
 
     @app.get("/health")
     def health() -> dict[str, str]:

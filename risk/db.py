@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import Column, DateTime, Index, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -48,6 +48,63 @@ class RiskAssessment(RiskTable, table=True):
     reasons: str = Field(sa_column=Column(Text, nullable=False))
     ruleset_version: str = Field(max_length=40)
     assessed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DeclarationRecord(RiskTable, table=True):
+    """The parties of a declaration risk assessed, at its event time: the history the velocity,
+    newcomer and shared-contact rules count (pseudonyms only, never personal data)."""
+
+    __tablename__ = "declaration_record"
+    __table_args__ = (
+        Index("ix_declaration_record_buyer_time", "buyer_key", "declared_at"),
+        Index("ix_declaration_record_phone_time", "phone_key", "declared_at"),
+        Index("ix_declaration_record_address_time", "address_key", "declared_at"),
+    )
+
+    declaration_id: str = Field(primary_key=True, max_length=36)
+    ebp_code: str | None = Field(default=None, max_length=18, index=True)
+    ebc_code: str = Field(max_length=18, index=True)
+    buyer_key: str = Field(max_length=64)
+    phone_key: str | None = Field(default=None, max_length=64)
+    address_key: str | None = Field(default=None, max_length=64)
+    declared_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PriceReservoir(RiskTable, table=True):
+    """How many unit prices were offered to one reference key's sample (HS level, code, origin)."""
+
+    __tablename__ = "price_reservoir"
+
+    key: str = Field(primary_key=True, max_length=24)  # "10:1901101000:116"
+    seen: int = 0
+
+
+class PriceSample(RiskTable, table=True):
+    """One slot of a reference key's bounded, uniform sample of declared unit prices."""
+
+    __tablename__ = "price_sample"
+
+    key: str = Field(primary_key=True, max_length=24)
+    slot: int = Field(primary_key=True)
+    unit_price: Decimal = Field(sa_column=Column(Money, nullable=False))
+    declaration_id: str = Field(max_length=36)
+
+
+class RuleSetChange(RiskTable, table=True):
+    """A rule set version put in force through the API: who, when, why, and what changed. The
+    newest (highest seq) is the active rule set; without any, the rule set file is."""
+
+    __tablename__ = "ruleset_change"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: str = Field(max_length=40, unique=True)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    previous_version: str = Field(max_length=40)
+    previous_document: str = Field(sa_column=Column(Text, nullable=False))
+    changes: str = Field(sa_column=Column(Text, nullable=False))  # JSON: [{field, old, new}]
+    actor: str = Field(max_length=128)
+    reason: str = Field(max_length=500)
+    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 metadata = RiskTable.metadata

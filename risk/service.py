@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
 from messaging.consumer import HandlerContext
+from risk import history_store
 from risk.db import Observation, RiskAssessment
-from risk.domain.rules import History, RuleSet, assess
+from risk.domain.rules import RuleSet, assess
 from schemas.envelope import utc_now
 from schemas.events import DeclarationReadyV1, DocumentAcceptedV1, RiskAssessedV1
 
@@ -40,17 +41,23 @@ def record_accepted(ctx: HandlerContext, event: DocumentAcceptedV1) -> None:
     )
 
 
-def assess_declaration(rules: RuleSet, ctx: HandlerContext, event: DeclarationReadyV1) -> None:
+RulesInForce = Callable[[Session], RuleSet]
+
+
+def assess_declaration(
+    rules_in_force: RulesInForce, ctx: HandlerContext, event: DeclarationReadyV1
+) -> None:
     """Score a declaration customs is ready to route, record it, and announce the route."""
     declaration_id = str(event.declaration_id)
     if ctx.session.get(RiskAssessment, declaration_id) is not None:
         return
-    earlier = ctx.session.execute(
-        select(func.count())
-        .select_from(RiskAssessment)
-        .where(col(RiskAssessment.ebc_code) == event.ebc_code)
-    ).scalar_one()
-    result = assess(event, History(enterprise_declarations=earlier), rules)
+    # --- rules: the version in force, and risk's history of the parties and goods (event time)
+    rules = rules_in_force(ctx.session)
+    at = ctx.envelope.occurred_at
+    history = history_store.history_of(ctx.session, event, at=at, rules=rules)
+    result = assess(event, history, rules)
+    history_store.remember(ctx.session, event, at=at)
+    # --- end rules
     ctx.session.add(
         RiskAssessment(
             declaration_id=declaration_id,

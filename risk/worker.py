@@ -8,7 +8,6 @@ from clearway.database import make_engine
 from messaging.worker import WorkerSpec, run_forever
 from risk.db import runtime
 from risk.handlers import handlers
-from risk.ruleset_file import ruleset_from
 from risk.settings import RiskSettings
 from schemas.topics import CUSTOMS_EVENTS
 
@@ -21,11 +20,7 @@ def spec(settings: RiskSettings | None = None) -> WorkerSpec:
         engine=make_engine(settings.database_url),
         tables=runtime,
         topics=(CUSTOMS_EVENTS,),
-        handlers=handlers(
-            ruleset_from(
-                settings.rules_file, random_inspection_rate=settings.random_inspection_rate
-            )
-        ),
+        handlers=handlers(settings.seed_ruleset()),
         health_port=settings.worker_health_port,
     )
 

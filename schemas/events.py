@@ -63,6 +63,9 @@ class DocumentRejectedV1(_Event):
     business_key: str = Field(min_length=1, max_length=60)
     return_status: int = Field(description="100 or a negative business error code, e.g. -301010")
     return_info: str = Field(min_length=1, max_length=1000)
+    parties: dict[str, str] = Field(
+        default_factory=dict, description="The document's enterprise codes and its sender"
+    )
 
 
 Money = Annotated[Decimal, Field(max_digits=19, decimal_places=5)]
@@ -96,6 +99,15 @@ class DeclarationReadyV1(_Event):
     tax_total: Money
     buyer_used_this_year: Money = Field(description="Including this declaration")
     lines: tuple[DeclaredLine, ...] = Field(min_length=1, max_length=99)
+    phone_key: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Keyed pseudonym of the buyer phone"
+    )
+    address_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Keyed pseudonym of the consignee address",
+    )
 
 
 class RiskReason(_Event):

@@ -10,14 +10,18 @@ from collections import Counter
 import httpx
 import pytest
 
+from clearway.demo import PlatformClient, admin_key, enterprises
 from tests.support import wait_for
 from tests.test_platform import platform
 
 pytestmark = pytest.mark.slow
 
 
-def _status(client: httpx.Client, reference: str) -> int:
-    return int(client.get(f"/api/v1/receipts/{reference}").json()["returnStatus"])
+def _status(client: httpx.Client, reader: PlatformClient, sender: str, reference: str) -> int:
+    """A receipt's status, read with the key of the enterprise that filed the document."""
+    answer = client.get(f"/api/v1/receipts/{reference}", headers=reader.headers(sender))
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["returnStatus"])
 
 
 def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected_one(tmp_path):
@@ -40,6 +44,8 @@ def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected
         assert f"refused at submission as expected: -621028 x{bad['signature']}" in demo.stdout
 
         with httpx.Client(base_url=url, timeout=10) as client:
+            reader = PlatformClient(url)  # keys of the demo's tenants, to read their receipts
+            reader.enrol(str(admin_key(state["data_dir"])), enterprises())
 
             def settled() -> dict[str, int] | None:
                 final = {}
@@ -47,7 +53,8 @@ def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected
                     inventory = declaration["references"].get("inventory")
                     if declaration["expected"]["stage"] == "submission" or not inventory:
                         continue
-                    status = _status(client, inventory[0])
+                    agent = declaration["senders"]["inventory"]
+                    status = _status(client, reader, agent, inventory[0])
                     if status in (2, 120, 399):
                         return None
                     final[declaration["orderNo"]] = status
@@ -62,5 +69,7 @@ def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected
                     assert final[declaration["orderNo"]] in (800, 300, 500), declaration
                 if expected["stage"] == "document":
                     first, second = declaration["references"]["order"]
-                    assert (_status(client, first), _status(client, second)) == (120, -301010)
+                    ebp = declaration["senders"]["order"]
+                    assert _status(client, reader, ebp, first) == 120
+                    assert _status(client, reader, ebp, second) == -301010
             assert len(final) == sum(1 for d in report if d["expected"]["stage"] != "submission")

@@ -30,7 +30,9 @@ from tests.support import Identity, sample, unsigned, wait_for
 
 
 @contextmanager
-def workers(broker, customs, risk_engine) -> Iterator[tuple[Worker, Worker]]:
+def workers(
+    broker, customs, risk_engine, rules: RuleSet | None = None
+) -> Iterator[tuple[Worker, Worker]]:
     customs_worker = Worker(
         WorkerSpec("customs", customs.engine, customs_runtime, CUSTOMS_TOPICS, handlers(customs)),
         broker.settings,
@@ -41,7 +43,7 @@ def workers(broker, customs, risk_engine) -> Iterator[tuple[Worker, Worker]]:
             risk_engine,
             risk_runtime,
             (CUSTOMS_EVENTS,),
-            risk_handlers(RuleSet(random_inspection_rate=Decimal(0))),
+            risk_handlers(rules or RuleSet(random_inspection_rate=Decimal(0))),
         ),
         broker.settings,
     )
@@ -173,7 +175,7 @@ def test_a_complete_declaration_arriving_in_any_order_is_matched_taxed_routed_an
     assert [h["returnStatus"] for h in inventory.history] == [2, 120, 399, 800]
     assert view["tax"]["totalTax"] == "19.11"  # §c.3: 9.1% of 210.00
     assert view["route"] == "release"
-    assert [r["code"] for r in view["risk"]["reasons"]] == ["new-enterprise"]
+    assert [r["code"] for r in view["risk"]["reasons"]] == ["new-enterprise", "new-platform"]
     assert view["mismatches"] == []
     assert view["documents"]["order"]["head"]["buyerIdNumber"] == "330***********123X"
     assert [d["actor"] for d in view["decisions"]] == ["risk"]
@@ -218,12 +220,16 @@ def test_a_buyer_over_the_annual_quota_gets_621018(broker, customs, risk_engine)
 def test_a_flagged_declaration_waits_in_review_until_an_officer_releases_it(
     broker, customs, risk_engine
 ):
-    # high value (30) + a first-time enterprise (25) = 55: manual review
+    # high value (30) + a first-time enterprise (25) and platform (10) = 65: manual review
     declaration = builders.declaration_set(items=[{"qty": "1", "price": "4500.00"}])
     with workers(broker, customs, risk_engine):
         refs = submit_set(customs, declaration)
         view = wait_for(lambda: _settled(customs, builders.ORDER_NO, 300), timeout_s=15)
-        assert {r["code"] for r in view["risk"]["reasons"]} == {"high-value", "new-enterprise"}
+        assert {r["code"] for r in view["risk"]["reasons"]} == {
+            "high-value",
+            "new-enterprise",
+            "new-platform",
+        }
         codes = clearance_service.decide(
             customs,
             view["id"],

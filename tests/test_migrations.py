@@ -9,9 +9,10 @@ from alembic.migration import MigrationContext
 from clearway.database import make_engine, migrate
 from clearway.registry import SERVICES
 from customs.db import metadata as customs_metadata
+from gateway.db import metadata as gateway_metadata
 from risk.db import metadata as risk_metadata
 
-METADATA = {"customs": customs_metadata, "risk": risk_metadata}
+METADATA = {"customs": customs_metadata, "gateway": gateway_metadata, "risk": risk_metadata}
 
 
 def test_every_service_with_a_database_is_checked():

@@ -100,10 +100,25 @@ def test_clearway_up_runs_the_sample_order_to_receipt_120_and_into_risk(tmp_path
             "risk-api",
             "risk-worker",
             "gateway-api",
+            "gateway-worker",
         }
         assert any("healthy after" in line for line in output)
+        admin_key = json.loads((tmp_path / "data" / "secrets.json").read_text())[
+            "GATEWAY_ADMIN_API_KEY"
+        ]
         with httpx.Client(base_url=url, timeout=10) as client:
             assert client.get("/health").json()["status"] == "ok"
+            assert client.get("/api/v1/receipts").status_code == 401
+            admin = {"Authorization": f"Bearer {admin_key}"}
+            tenant = client.post(
+                "/api/v1/admin/tenants",
+                json={"name": "Sample", "codes": ["1101180326"], "roles": ["ecommerce_platform"]},
+                headers=admin,
+            ).json()
+            key = client.post(
+                f"/api/v1/admin/tenants/{tenant['id']}/api-keys", json={"name": "t"}, headers=admin
+            ).json()["key"]
+            client.headers["Authorization"] = f"Bearer {key}"
             submitted = client.post(
                 "/api/v1/messages",
                 content=unsigned(sample("import", "CEB311Message")),

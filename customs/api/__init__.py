@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from customs.api import certificates, declarations, messages, summaries
+from customs.api import certificates, dashboard, declarations, messages, summaries
 from customs.api.problems import PROBLEMS
 
 router = APIRouter(prefix="/v1")
-for _module in (messages, certificates, declarations, summaries):
+for _module in (messages, certificates, declarations, dashboard, summaries):
     router.include_router(_module.router)
 
 __all__ = ["PROBLEMS", "router"]

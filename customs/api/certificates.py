@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from customs import certificates
+from customs import certificates, visibility
+from customs.api.scope import CallerScope
+from customs.domain.access import OutOfScope
 
 router = APIRouter()
 
@@ -39,8 +41,12 @@ def _certificate_json(cert: certificates.RegisteredCertificate) -> dict[str, Any
 
 
 @router.post("/certificates", status_code=201)
-async def register_certificate(body: CertificateIn, request: Request) -> dict[str, Any]:
+async def register_certificate(
+    body: CertificateIn, request: Request, scope: CallerScope
+) -> dict[str, Any]:
     """Register a signing certificate to an enterprise (signatures by others are refused)."""
+    if not scope.sees([body.enterpriseCode]):
+        raise OutOfScope("enterpriseCode", body.enterpriseCode)
     cert = await run_in_threadpool(
         partial(
             certificates.register,
@@ -54,14 +60,23 @@ async def register_certificate(body: CertificateIn, request: Request) -> dict[st
 
 
 @router.get("/certificates")
-async def list_certificates(enterpriseCode: str, request: Request) -> dict[str, Any]:
+async def list_certificates(
+    enterpriseCode: str, request: Request, scope: CallerScope
+) -> dict[str, Any]:
     """The certificates registered to an enterprise."""
+    if not scope.sees([enterpriseCode]):
+        raise OutOfScope("enterpriseCode", enterpriseCode)
     found = await run_in_threadpool(certificates.listed, request.app.state.customs, enterpriseCode)
     return {"certificates": [_certificate_json(c) for c in found]}
 
 
 @router.delete("/certificates/{certificate_id}")
-async def revoke_certificate(certificate_id: int, request: Request) -> dict[str, Any]:
+async def revoke_certificate(
+    certificate_id: int, request: Request, scope: CallerScope
+) -> dict[str, Any]:
     """Revoke a certificate: messages signed with it are refused from now on."""
+    customs = request.app.state.customs
+    if not await run_in_threadpool(visibility.certificate_visible, customs, scope, certificate_id):
+        raise certificates.CertificateNotFound(f"no registered certificate {certificate_id}")
     cert = await run_in_threadpool(certificates.revoke, request.app.state.customs, certificate_id)
     return _certificate_json(cert)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from clearway.http import current_correlation_id
-from customs import clearance_service
-from customs.api.problems import InvalidDecision
-from customs.clearance_service import OfficerDecision
+from customs import clearance_service, visibility
+from customs.api.problems import InvalidDecision, OfficersOnly
+from customs.api.scope import CallerActor, CallerScope
+from customs.clearance_service import DeclarationNotFound, OfficerDecision
+from customs.domain.access import Scope
 from customs.domain.clearance import Action
 
 router = APIRouter()
@@ -22,7 +24,12 @@ class DecisionIn(BaseModel):
     """An officer's decision on a declaration; every decision is audited with its reason."""
 
     action: Action = Field(description="release, inspect, detain, return_abroad, reject or close")
-    officer: str = Field(min_length=1, max_length=100, description="Who decides (audited)")
+    officer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Who decides (audited); the gateway's signed-in officer takes precedence",
+    )
     reason: str = Field(min_length=1, max_length=1000, description="Why (audited)")
     detentionCode: int | None = Field(default=None, description="501, 502, 503 or 599")
     findings: str | None = Field(default=None, max_length=4000, description="Inspection findings")
@@ -34,8 +41,10 @@ class DecisionIn(BaseModel):
 @router.get("/declarations")
 async def list_declarations(
     request: Request,
+    scope: CallerScope,
     status: int | None = None,
     orderNo: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Import declarations by clearance status (300 = the review queue) or order number."""
     found = await run_in_threadpool(
@@ -44,22 +53,53 @@ async def list_declarations(
             request.app.state.customs,
             status=status,
             order_no=orderNo,
+            scope=scope,
+            limit=limit,
         )
     )
     return {"declarations": found}
 
 
+async def _visible(request: Request, scope: Scope, declaration_id: str) -> None:
+    customs = request.app.state.customs
+    if not await run_in_threadpool(visibility.declaration_visible, customs, scope, declaration_id):
+        raise DeclarationNotFound(f"no declaration {declaration_id}")
+
+
+def _officers_only(scope: Scope) -> None:
+    if not scope.everything:
+        raise OfficersOnly("officer decisions and reveals are for customs officers")
+
+
+def _officer(actor: str | None, named: str | None) -> str:
+    """Who acts: the officer the gateway signed in, else the one the (internal) caller names."""
+    if actor or named:
+        return str(actor or named)
+    raise InvalidDecision("officer", "required", "name the officer who acts")
+
+
 @router.get("/declarations/{declaration_id}")
-async def get_declaration(declaration_id: str, request: Request) -> dict[str, Any]:
+async def get_declaration(
+    declaration_id: str, request: Request, scope: CallerScope
+) -> dict[str, Any]:
     """A declaration: its four documents, match differences, tax, risk reasons and timeline."""
+    await _visible(request, scope, declaration_id)
     return await run_in_threadpool(
         clearance_service.declaration_view, request.app.state.customs, declaration_id
     )
 
 
 @router.post("/declarations/{declaration_id}/decisions")
-async def decide(declaration_id: str, body: DecisionIn, request: Request) -> dict[str, Any]:
+async def decide(
+    declaration_id: str,
+    body: DecisionIn,
+    request: Request,
+    scope: CallerScope,
+    actor: CallerActor,
+) -> dict[str, Any]:
     """Record an officer's decision; answers with the receipts it issued."""
+    _officers_only(scope)
+    officer = _officer(actor, body.officer)
     if body.route_only():
         raise InvalidDecision(
             "action", "officer-action", f"{body.action.value} is chosen by risk, not by an officer"
@@ -72,7 +112,7 @@ async def decide(declaration_id: str, body: DecisionIn, request: Request) -> dic
                 declaration_id,
                 OfficerDecision(
                     action=body.action,
-                    officer=body.officer,
+                    officer=officer,
                     reason=body.reason,
                     detention_code=body.detentionCode,
                     findings=body.findings,
@@ -89,19 +129,26 @@ async def decide(declaration_id: str, body: DecisionIn, request: Request) -> dic
 class RevealIn(BaseModel):
     """An officer asking to see a declaration's personal data unmasked (audited)."""
 
-    officer: str = Field(min_length=1, max_length=100)
+    officer: str | None = Field(default=None, min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=1000, description="Why (audited)")
 
 
 @router.post("/declarations/{declaration_id}/reveal")
-async def reveal(declaration_id: str, body: RevealIn, request: Request) -> dict[str, Any]:
+async def reveal(
+    declaration_id: str,
+    body: RevealIn,
+    request: Request,
+    scope: CallerScope,
+    actor: CallerActor,
+) -> dict[str, Any]:
     """The buyer's personal data unmasked, for an officer who gives a reason; audited."""
+    _officers_only(scope)
     revealed = await run_in_threadpool(
         partial(
             clearance_service.reveal,
             request.app.state.customs,
             declaration_id,
-            officer=body.officer,
+            officer=_officer(actor, body.officer),
             reason=body.reason,
         )
     )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from clearway import idempotency
 from clearway.http import current_correlation_id
-from customs import service
+from customs import service, visibility
 from customs.api.problems import RequestInvalid, SigningNotConfigured
+from customs.api.scope import CallerOwner, CallerScope
 from customs.ceb import jsonform
 from customs.ceb.parsing import MAX_BODY_BYTES, too_large
 from customs.domain.errors import MessageFormatError
@@ -47,41 +51,70 @@ async def _read_capped(request: Request) -> bytes:
 
 
 @router.post("/messages", status_code=202, openapi_extra=_MESSAGE_BODY)
-async def submit_message(request: Request) -> JSONResponse:
+async def submit_message(
+    request: Request,
+    scope: CallerScope,
+    owner: CallerOwner,
+) -> Response:
     """Submit one CEB message as XML (or its JSON form, application/json): up to 100 documents;
-    202 with a receipt reference per document."""
+    202 with a receipt reference per document. With an Idempotency-Key, a replay answers the
+    first answer unchanged (the key is stored in the transaction that stores the documents)."""
     body = await _read_capped(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     as_json = media_type == jsonform.MEDIA_TYPE
-    try:
-        if as_json:  # the same message as XML, then the same checks
-            body = await run_in_threadpool(jsonform.to_xml, body)
-        accepted = await run_in_threadpool(
-            service.submit_message,
-            request.app.state.customs,
-            body,
-            correlation_id=current_correlation_id(),
-        )
-    except MessageFormatError as exc:
-        if as_json:
-            raise jsonform.in_json_terms(exc) from None
-        raise
-    return JSONResponse(
+    keeper: idempotency.Keeper = request.app.state.idempotency
+
+    async def handle(held: idempotency.Claim | None) -> Response:
+        xml = body
+        try:
+            if as_json:  # the same message as XML, then the same checks
+                xml = await run_in_threadpool(jsonform.to_xml, body)
+
+            def finish(conn: Connection, accepted: service.SubmissionAccepted) -> None:
+                if held is not None:
+                    response = _accepted_response(accepted)
+                    idempotency.complete(
+                        conn, keeper.table, held, idempotency.stored_response(response)
+                    )
+
+            accepted = await run_in_threadpool(
+                partial(
+                    service.submit_message,
+                    request.app.state.customs,
+                    xml,
+                    correlation_id=current_correlation_id(),
+                    scope=scope,
+                    finish=finish,
+                )
+            )
+        except MessageFormatError as exc:
+            if as_json:
+                raise jsonform.in_json_terms(exc) from None
+            raise
+        return _accepted_response(accepted)
+
+    return await keeper.run(request, owner=owner, body=body, handler=handle)
+
+
+def _accepted_response(accepted: service.SubmissionAccepted) -> Response:
+    content = {
+        "submissionId": accepted.submission_id,
+        "messageType": accepted.message_type,
+        "documents": [
+            {
+                "reference": d.reference,
+                "businessKey": d.business_key,
+                "returnStatus": d.return_status,
+                "receipt": f"/v1/receipts/{d.reference}",
+            }
+            for d in accepted.documents
+        ],
+    }
+    return Response(
+        idempotency.json_body(content),
         status_code=202,
+        media_type="application/json",
         headers={"Location": f"/v1/submissions/{accepted.submission_id}"},
-        content={
-            "submissionId": accepted.submission_id,
-            "messageType": accepted.message_type,
-            "documents": [
-                {
-                    "reference": d.reference,
-                    "businessKey": d.business_key,
-                    "returnStatus": d.return_status,
-                    "receipt": f"/v1/receipts/{d.reference}",
-                }
-                for d in accepted.documents
-            ],
-        },
     )
 
 
@@ -108,15 +141,45 @@ def response_format(request: Request) -> str:
     return "xml" if "xml" in accept and "json" not in accept else "json"
 
 
+@router.get("/receipts")
+async def list_receipts(
+    request: Request,
+    scope: CallerScope,
+    *,
+    after: Annotated[int, Query(ge=0, description="After this receipt id (a cursor)")] = 0,
+    since: Annotated[datetime | None, Query(description="Issued at or after this time")] = None,
+    status: Annotated[int | None, Query(description="Only this return status")] = None,
+    messageType: Annotated[str | None, Query(pattern=r"^CEB\d{3}Message$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> dict[str, Any]:
+    """Pull the receipts issued to your documents, oldest first: keep the last `id` and pass it
+    as `after` next time."""
+    found = await run_in_threadpool(
+        partial(
+            service.receipts_since,
+            request.app.state.customs,
+            scope,
+            after=after,
+            since=since,
+            status=status,
+            message_type=messageType,
+            limit=limit,
+        )
+    )
+    return {"receipts": found, "next": found[-1]["id"] if found else after}
+
+
 @router.get(
     "/receipts/{reference}",
     responses={200: {"content": {"application/json": {}, "application/xml": {}}}},
 )
-async def get_receipt(reference: str, request: Request) -> Response:
+async def get_receipt(reference: str, request: Request, scope: CallerScope) -> Response:
     """The latest receipt of a document: JSON (with history), the official XML (?format=xml),
     or that XML in a DXP envelope signed by the platform (?format=dxp)."""
     fmt = response_format(request)
     customs = request.app.state.customs
+    if not await run_in_threadpool(visibility.document_visible, customs, scope, reference):
+        raise service.NotFound(f"no document with reference {reference}")
     view = await run_in_threadpool(service.receipt_view, customs, reference)
     if fmt == "xml":
         return Response(view.as_xml(), media_type="application/xml")
@@ -146,8 +209,13 @@ async def platform_certificate(request: Request) -> Response:
 
 
 @router.get("/submissions/{submission_id}")
-async def get_submission(submission_id: str, request: Request) -> dict[str, Any]:
+async def get_submission(
+    submission_id: str, request: Request, scope: CallerScope
+) -> dict[str, Any]:
     """The documents of a submission with their current return status."""
+    customs = request.app.state.customs
+    if not await run_in_threadpool(visibility.submission_visible, customs, scope, submission_id):
+        raise service.NotFound(f"no submission {submission_id}")
     docs = await run_in_threadpool(
         service.submission_documents, request.app.state.customs, submission_id
     )

@@ -8,6 +8,7 @@ from clearway.http import Problem
 from customs import export
 from customs.certificates import CertificateInvalid, CertificateNotFound, SignatureRejected
 from customs.clearance_service import DeclarationNotFound
+from customs.domain.access import OutOfScope, ScopeInvalid
 from customs.domain.clearance import TransitionRefused
 from customs.domain.errors import MessageFormatError, MessageTooLarge
 from customs.service import NotFound
@@ -100,6 +101,28 @@ class RequestInvalid(ValueError):
         self.path, self.rule = path, rule
 
 
+class OfficersOnly(PermissionError):
+    """An action for customs officers, asked by someone else."""
+
+
+def _officers_only(exc: OfficersOnly) -> Problem:
+    return Problem(403, "Customs officers only", type="/problems/officers-only", detail=str(exc))
+
+
+def _out_of_scope(exc: OutOfScope) -> Problem:
+    return Problem(
+        403,
+        "Not your enterprise",
+        type="/problems/out-of-scope",
+        detail=str(exc),
+        errors=[{"path": exc.field, "rule": "own-enterprise-code", "value": exc.code}],
+    )
+
+
+def _scope_invalid(exc: ScopeInvalid) -> Problem:
+    return Problem(400, "Invalid scope", type="/problems/request-invalid", detail=str(exc))
+
+
 class SigningNotConfigured(LookupError):
     """The platform has no receipt-signing identity configured."""
 
@@ -129,4 +152,7 @@ PROBLEMS: dict[type[Exception], Any] = {
     export.SummaryNotFound: _not_found,
     RequestInvalid: _request_invalid,
     SigningNotConfigured: _signing_not_configured,
+    OfficersOnly: _officers_only,
+    OutOfScope: _out_of_scope,
+    ScopeInvalid: _scope_invalid,
 }

@@ -2,50 +2,45 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from risk.domain.rules import History, RuleSet, assess, random_draw
-from schemas.events import DeclarationReadyV1
+from tests.risk.declarations import declaration
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "schemas/examples/customs.declaration_ready.v1.json"
 NO_RANDOM = RuleSet(random_inspection_rate=Decimal(0))
-
-
-def declaration(**changes) -> DeclarationReadyV1:
-    payload = json.loads(EXAMPLE.read_text())["payload"]
-    lines = changes.pop("lines", None)
-    payload.update(changes)
-    if lines is not None:
-        payload["lines"] = [{**payload["lines"][0], **line} for line in lines]
-    return DeclarationReadyV1.model_validate(payload)
-
-
-KNOWN = History(enterprise_declarations=5)
+KNOWN = History(enterprise_declarations=5, platform_declarations=9)
+NEW_SELLER = History(platform_declarations=9)  # a new seller on a known platform
 
 
 @pytest.mark.parametrize(
     ("changes", "history", "codes", "score", "route"),
     [
         ({}, KNOWN, [], 0, "release"),
-        ({}, History(), ["new-enterprise"], 25, "release"),
+        ({}, NEW_SELLER, ["new-enterprise"], 25, "release"),
+        ({}, History(enterprise_declarations=5), ["new-platform"], 10, "release"),
+        ({}, History(), ["new-enterprise", "new-platform"], 35, "release"),
         ({"dutiable_value": "4000"}, KNOWN, ["high-value"], 30, "release"),
-        ({"dutiable_value": "4600"}, History(), ["new-enterprise", "high-value"], 55, "review"),
+        ({"dutiable_value": "4600"}, NEW_SELLER, ["new-enterprise", "high-value"], 55, "review"),
         ({"buyer_used_this_year": "20800"}, KNOWN, ["quota-near-limit"], 20, "release"),
         (
             {"dutiable_value": "4600", "buyer_used_this_year": "25000"},
-            History(),
+            NEW_SELLER,
             ["new-enterprise", "high-value", "quota-near-limit"],
             75,
             "inspect",
         ),
         ({"lines": [{"item_name": "象牙手镯"}]}, KNOWN, ["prohibited-goods"], 100, "inspect"),
         ({"lines": [{"item_name": "Ivory carving"}]}, KNOWN, ["prohibited-goods"], 100, "inspect"),
-        ({"lines": [{"gcode": "3004900000"}]}, KNOWN, ["restricted-hs"], 70, "inspect"),
+        (
+            {"lines": [{"gcode": "3004900000", "item_name": "感冒药"}]},
+            KNOWN,
+            ["restricted-hs"],
+            70,
+            "inspect",
+        ),
     ],
 )
 def test_each_rule_gives_its_reason_points_and_route(changes, history, codes, score, route):

@@ -1,0 +1,31 @@
+"""What the gateway's routes share: settings, its database, identities, upstream clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from fastapi import Request
+from sqlalchemy import Engine
+
+from clearway.idempotency import Keeper
+from gateway.box import SecretBox
+from gateway.identity import Identities
+from gateway.settings import GatewaySettings
+
+
+@dataclass
+class Gateway:
+    settings: GatewaySettings
+    engine: Engine
+    box: SecretBox | None
+    identities: Identities
+    idempotency: Keeper
+    customs: httpx.AsyncClient
+    risk: httpx.AsyncClient
+    probe: httpx.AsyncClient
+
+
+def gateway_of(request: Request) -> Gateway:
+    found: Gateway = request.app.state.gateway
+    return found

@@ -1,0 +1,240 @@
+"""The officers' pages: the review queue, a declaration with its actions, the statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from gateway.context import gateway_of
+from gateway.domain.access import Kind
+from gateway.upstream import call
+from gateway.web.charts import bar_chart
+from gateway.web.session import PageUser, check_form_csrf, redirect, render, signed_in
+
+router = APIRouter(prefix="/officer", include_in_schema=False)
+
+_FILTERS = ("route", "reason", "hsChapter", "enterprise", "olderThanMinutes")
+DETENTION_CODES = (501, 502, 503, 599)
+ACTIONS = ("release", "inspect", "detain", "return_abroad", "reject", "close")
+
+
+@router.get("")
+async def queue(request: Request) -> Response:
+    user = await signed_in(request, Kind.OFFICER)
+    chosen = {k: request.query_params.get(k, "") for k in _FILTERS}
+    answer = await call(
+        gateway_of(request).customs,
+        "customs",
+        "GET",
+        "/v1/review-queue",
+        user.principal,
+        params=chosen,
+    )
+    problem = None if answer.status_code == 200 else answer.json()
+    rows = answer.json()["declarations"] if answer.status_code == 200 else []
+    return render(
+        request,
+        "officer_queue.html",
+        {"rows": rows, "chosen": chosen, "problem": problem},
+        user=user,
+    )
+
+
+@router.get("/declarations/{declaration_id}")
+async def declaration(declaration_id: str, request: Request) -> Response:
+    user = await signed_in(request, Kind.OFFICER)
+    return await _declaration_page(request, user, declaration_id)
+
+
+async def _declaration_page(
+    request: Request, user: PageUser, declaration_id: str, revealed: Any = None
+) -> Response:
+    customs = gateway_of(request).customs
+    answer = await call(
+        customs, "customs", "GET", f"/v1/declarations/{declaration_id}", user.principal
+    )
+    if answer.status_code != 200:
+        return render(
+            request,
+            "not_found.html",
+            {"what": declaration_id},
+            user=user,
+            status_code=answer.status_code,
+        )
+    history = await call(
+        customs,
+        "customs",
+        "GET",
+        f"/v1/declarations/{declaration_id}/buyer-history",
+        user.principal,
+    )
+    view = answer.json()
+    return render(
+        request,
+        "officer_declaration.html",
+        {
+            "d": view,
+            "history": history.json() if history.status_code == 200 else None,
+            "fields": _side_by_side(view),
+            "actions": ACTIONS,
+            "detention_codes": DETENTION_CODES,
+            "notice": request.query_params.get("notice"),
+            "error": request.query_params.get("error"),
+            "revealed": revealed,
+        },
+        user=user,
+    )
+
+
+# The fields shown side by side, by what they mean, with each document's name for them.
+_ROWS: tuple[tuple[str, dict[str, str]], ...] = (
+    (
+        "Order number",
+        {"order": "orderNo", "payment": "orderNo", "waybill": "orderNo", "inventory": "orderNo"},
+    ),
+    (
+        "E-commerce platform",
+        {"order": "ebpCode", "payment": "ebpCode", "waybill": "ebpCode", "inventory": "ebpCode"},
+    ),
+    ("E-commerce enterprise", {"order": "ebcCode", "inventory": "ebcCode"}),
+    ("Logistics company", {"waybill": "logisticsCode", "inventory": "logisticsCode"}),
+    ("Waybill number", {"waybill": "logisticsNo", "inventory": "logisticsNo"}),
+    ("Payment company", {"payment": "payCode", "inventory": "payCode"}),
+    (
+        "Payment transaction",
+        {
+            "order": "payTransactionId",
+            "payment": "payTransactionId",
+            "inventory": "payTransactionId",
+        },
+    ),
+    ("Amount paid", {"order": "acturalPaid", "payment": "amountPaid"}),
+    ("Goods value", {"order": "goodsValue", "inventory": "totalPrice"}),
+    ("Freight", {"order": "freight", "waybill": "freight", "inventory": "freight"}),
+    ("Insurance", {"waybill": "insuredFee", "inventory": "insuredFee"}),
+    ("Buyer", {"order": "buyerName", "payment": "payerName", "inventory": "buyerName"}),
+    (
+        "Buyer ID number",
+        {"order": "buyerIdNumber", "payment": "payerIdNumber", "inventory": "buyerIdNumber"},
+    ),
+    ("Consignee", {"order": "consignee", "waybill": "consignee"}),
+    ("Consignee address", {"order": "consigneeAddress", "waybill": "consigneeAddress"}),
+    (
+        "Currency",
+        {
+            "order": "currency",
+            "payment": "currency",
+            "waybill": "currency",
+            "inventory": "currency",
+        },
+    ),
+)
+
+
+def _side_by_side(view: dict[str, Any]) -> list[dict[str, Any]]:
+    documents = view.get("documents") or {}
+    flagged = _flagged(view)
+    rows = []
+    for label, names in _ROWS:
+        cells = {}
+        for role, field in names.items():
+            document = documents.get(role)
+            value = document["head"].get(field) if document else None
+            cells[role] = {"value": value, "flag": field in flagged.get(role, set())}
+        rows.append({"label": label, "cells": cells})
+    return rows
+
+
+_KIND_ROLE = {"CEB311": "order", "CEB411": "payment", "CEB511": "waybill", "CEB621": "inventory"}
+
+
+def _flagged(view: dict[str, Any]) -> dict[str, set[str]]:
+    """The fields each match difference points at, by document, to highlight them."""
+    found: dict[str, set[str]] = {}
+    for mismatch in view.get("mismatches") or []:
+        for side in ("left", "right"):
+            place = mismatch.get(side, "")
+            kind, _, path = place.partition(" ")
+            role = _KIND_ROLE.get(kind)
+            if role and path:
+                found.setdefault(role, set()).add(path.rsplit("/", 1)[-1])
+    return found
+
+
+@router.post("/declarations/{declaration_id}/decide")
+async def decide(declaration_id: str, request: Request) -> Response:
+    user = await signed_in(request, Kind.OFFICER)
+    form = await check_form_csrf(request, user)
+    body: dict[str, Any] = {
+        "action": form.get("action", ""),
+        "officer": user.principal.name,
+        "reason": (form.get("reason") or "").strip(),
+    }
+    if str(form.get("detentionCode", "")).isdigit():
+        body["detentionCode"] = int(form["detentionCode"])
+    if form.get("findings"):
+        body["findings"] = form["findings"]
+    answer = await call(
+        gateway_of(request).customs,
+        "customs",
+        "POST",
+        f"/v1/declarations/{declaration_id}/decisions",
+        user.principal,
+        json=body,
+    )
+    base = f"/officer/declarations/{declaration_id}"
+    if answer.status_code == 200:
+        return redirect(f"{base}?notice=decided")
+    return redirect(f"{base}?error={quote(_problem_text(answer))}")
+
+
+@router.post("/declarations/{declaration_id}/reveal")
+async def reveal(declaration_id: str, request: Request) -> Response:
+    user = await signed_in(request, Kind.OFFICER)
+    form = await check_form_csrf(request, user)
+    answer = await call(
+        gateway_of(request).customs,
+        "customs",
+        "POST",
+        f"/v1/declarations/{declaration_id}/reveal",
+        user.principal,
+        json={"officer": user.principal.name, "reason": (form.get("reason") or "").strip()},
+    )
+    if answer.status_code != 200:
+        return redirect(
+            f"/officer/declarations/{declaration_id}?error={quote(_problem_text(answer))}"
+        )
+    return await _declaration_page(
+        request, user, declaration_id, revealed=answer.json()["personalData"]
+    )
+
+
+def _problem_text(answer: httpx.Response) -> str:
+    problem = answer.json()
+    errors = "; ".join(f"{e.get('path')}: {e.get('message')}" for e in problem.get("errors", []))
+    return str(problem.get("detail") or errors or problem.get("title") or "refused")
+
+
+@router.get("/stats")
+async def stats(request: Request) -> Response:
+    user = await signed_in(request, Kind.OFFICER)
+    days = request.query_params.get("days", "30")
+    answer = await call(
+        gateway_of(request).customs,
+        "customs",
+        "GET",
+        "/v1/statistics",
+        user.principal,
+        params={"days": days},
+    )
+    figures = answer.json()
+    per_day = await run_in_threadpool(
+        bar_chart, [(d["day"][5:], d["count"]) for d in figures.get("perDay", [])]
+    )
+    return render(
+        request, "officer_stats.html", {"s": figures, "per_day_chart": per_day}, user=user
+    )

@@ -1,0 +1,41 @@
+"""`python -m gateway.worker`: fans customs events out to webhooks and delivers them."""
+
+from __future__ import annotations
+
+import sys
+
+from clearway.database import make_engine
+from gateway.box import SecretBox
+from gateway.db import runtime
+from gateway.settings import GatewaySettings
+from gateway.webhooks import Deliverer, fan_out
+from messaging.worker import WorkerSpec, run_forever
+from schemas.events import ClearanceChangedV1, DocumentAcceptedV1, DocumentRejectedV1
+from schemas.topics import CUSTOMS_EVENTS
+
+
+def spec(settings: GatewaySettings | None = None) -> WorkerSpec:
+    """The gateway worker: consumes customs.events, runs the webhook delivery loop."""
+    settings = settings or GatewaySettings()
+    engine = make_engine(settings.database_url)
+    loops = []
+    if settings.data_key:
+        deliverer = Deliverer(engine, SecretBox(settings.data_key))
+        loops.append(("webhooks", deliverer.run))
+    return WorkerSpec(
+        service="gateway",
+        engine=engine,
+        tables=runtime,
+        topics=(CUSTOMS_EVENTS,),
+        handlers={
+            DocumentAcceptedV1: fan_out,
+            DocumentRejectedV1: fan_out,
+            ClearanceChangedV1: fan_out,
+        },
+        health_port=settings.worker_health_port,
+        loops=loops,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(run_forever(spec()))

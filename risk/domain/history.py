@@ -1,0 +1,22 @@
+"""What risk already knows when it scores a declaration: counts from its own records of earlier
+declarations (by event time) and the reference prices learned from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from risk.domain.prices import PriceReference
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Risk's records about the parties of one declaration, this declaration excluded."""
+
+    enterprise_declarations: int = 0  # earlier declarations of this ebcCode
+    platform_declarations: int = 0  # earlier declarations of this ebpCode
+    buyer_last_day: int = 0  # this buyer's declarations in the 24 hours before this one
+    buyer_last_week: int = 0  # ... in the 7 days before this one
+    phone_other_buyers: int = 0  # other buyers seen with this phone key (within the window)
+    address_other_buyers: int = 0  # other buyers seen with this address key (within the window)
+    prices: Mapping[str, PriceReference] = field(default_factory=dict)  # by reference key

@@ -1,0 +1,109 @@
+"""Undervaluation: a declared unit price far below what the same goods from the same origin
+usually declare.
+
+The reference is learned from risk's own history of declared lines, per HS code and origin
+country, with robust statistics: the median and the median absolute deviation (MAD), which a few
+absurd prices in the history cannot move. A line is compared with the most precise reference that
+has enough samples: its 10-digit HS code, then the 6-digit subheading, the 4-digit heading, the
+2-digit chapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from statistics import median
+
+from risk.domain.ruleset import RuleSet
+from schemas.events import DeclaredLine, RiskReason
+
+# MAD x 1.4826 estimates the standard deviation of normally distributed prices.
+MAD_TO_SIGMA = Decimal("1.4826")
+HS_LEVELS = (10, 6, 4, 2)
+_LEVEL_NAMES = {10: "HS code", 6: "HS subheading", 4: "HS heading", 2: "HS chapter"}
+
+
+@dataclass(frozen=True, slots=True)
+class PriceReference:
+    """The usual unit price of goods under one HS code (or prefix) from one origin."""
+
+    median: Decimal
+    mad: Decimal
+    samples: int
+
+
+def reference_keys(gcode: str, country: str) -> tuple[str, ...]:
+    """The keys a line's unit price is learned and looked up under, most precise first."""
+    return tuple(f"{level}:{gcode[:level]}:{country}" for level in HS_LEVELS)
+
+
+def robust_reference(prices: Iterable[Decimal]) -> PriceReference | None:
+    """Median and MAD of some unit prices; None without any."""
+    values = sorted(prices)
+    if not values:
+        return None
+    middle = Decimal(median(values))
+    mad = Decimal(median(sorted(abs(v - middle) for v in values)))
+    return PriceReference(median=middle, mad=mad, samples=len(values))
+
+
+def lower_bound(reference: PriceReference, rules: RuleSet) -> Decimal:
+    """The price below which a line counts as undervalued: both under `undervaluation_ratio` of
+    the median and more than `undervaluation_mad_factor` robust deviations below it."""
+    by_ratio = reference.median * rules.undervaluation_ratio
+    by_spread = reference.median - rules.undervaluation_mad_factor * MAD_TO_SIGMA * reference.mad
+    return min(by_ratio, by_spread)
+
+
+def undervalued(
+    lines: Sequence[DeclaredLine], references: Mapping[str, PriceReference], rules: RuleSet
+) -> list[RiskReason]:
+    """A reason for each line whose unit price is far below its reference."""
+    found: list[RiskReason] = []
+    for line in lines:
+        chosen = _reference_for(line, references, rules.undervaluation_min_samples)
+        if chosen is None:
+            continue
+        key, reference = chosen
+        bound = lower_bound(reference, rules)
+        if line.unit_price >= bound:
+            continue
+        level = int(key.split(":", 1)[0])
+        prefix = line.gcode[:level]
+        found.append(
+            RiskReason(
+                code="undervaluation",
+                text=f"Line {line.gnum}: unit price {_cny(line.unit_price)} is far below the "
+                f"usual {_cny(reference.median)} for {_LEVEL_NAMES[level]} {prefix} from "
+                f"country {line.country} (median of {reference.samples} declared lines; "
+                f"below {_cny(bound)} is suspect)",
+                points=rules.undervaluation_points,
+                evidence={
+                    "gnum": str(line.gnum),
+                    "gcode": line.gcode,
+                    "country": line.country,
+                    "declaredUnitPrice": str(line.unit_price),
+                    "referenceHs": prefix,
+                    "referenceUnitPrice": _cny(reference.median),
+                    "mad": _cny(reference.mad),
+                    "lowerBound": _cny(bound),
+                    "samples": str(reference.samples),
+                },
+            )
+        )
+    return found
+
+
+def _reference_for(
+    line: DeclaredLine, references: Mapping[str, PriceReference], min_samples: int
+) -> tuple[str, PriceReference] | None:
+    for key in reference_keys(line.gcode, line.country):
+        found = references.get(key)
+        if found is not None and found.samples >= min_samples:
+            return key, found
+    return None
+
+
+def _cny(amount: Decimal) -> str:
+    return f"{amount:.2f}"

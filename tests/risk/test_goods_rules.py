@@ -1,0 +1,72 @@
+"""The HS code against the item name: keywords in Chinese and English point at HS codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from risk.domain.goods import hs_inconsistent
+from risk.domain.rules import HsKeywords, RuleSet
+from tests.risk.declarations import declaration
+
+
+@pytest.mark.parametrize(
+    ("item_name", "gcode", "fires"),
+    [
+        ("婴儿奶粉", "1901101000", False),
+        ("婴儿奶粉", "0402210000", False),
+        ("婴儿奶粉", "3304990000", True),
+        ("Infant Formula Stage 1", "1901101000", False),
+        ("Infant Formula Stage 1", "8517130000", True),
+        ("迪奥口红 999", "3304100000", False),
+        ("迪奥口红 999", "3303000000", True),
+        ("MAC LIPSTICK Ruby Woo", "3304100000", False),
+        ("MAC LIPSTICK Ruby Woo", "1901101000", True),
+        ("华为手机", "8517130000", False),
+        ("华为手机", "8518300000", True),
+        ("手机壳 透明", "3926909090", False),  # a phone case: its own entry widens the codes
+        ("降噪耳机 headphones", "8518300000", False),
+        ("保温杯", "9617001900", False),  # no keyword: nothing to compare
+    ],
+)
+def test_an_hs_code_is_checked_against_the_keywords_of_the_name(item_name, gcode, fires):
+    found = hs_inconsistent(
+        declaration(lines=[{"item_name": item_name, "gcode": gcode}]).lines, RuleSet()
+    )
+    assert bool(found) is fires
+    if fires:
+        (reason,) = found
+        assert reason.code == "hs-inconsistent"
+        assert reason.points == RuleSet().hs_mismatch_points
+        assert reason.evidence["gcode"] == gcode
+        assert item_name in reason.text and gcode in reason.text
+
+
+def test_the_reason_names_the_keywords_and_the_expected_codes():
+    (reason,) = hs_inconsistent(
+        declaration(lines=[{"item_name": "婴儿奶粉", "gcode": "3304990000"}]).lines, RuleSet()
+    )
+    assert reason.evidence["keywords"] == "奶粉"
+    assert reason.evidence["expectedHs"] == "0402, 1901"
+    assert "0402 or 1901" in reason.text
+
+
+def test_each_line_is_checked_on_its_own():
+    lines = declaration(
+        lines=[
+            {"item_name": "婴儿奶粉", "gcode": "1901101000"},
+            {"item_name": "香水", "gcode": "1901101000"},
+        ]
+    ).lines
+    assert [r.evidence["gnum"] for r in hs_inconsistent(lines, RuleSet())] == ["2"]
+
+
+def test_the_keyword_table_comes_from_the_rule_set():
+    rules = RuleSet(hs_keywords=(HsKeywords(("保温杯", "vacuum flask"), ("9617",)),))
+    lines = declaration(lines=[{"item_name": "保温杯", "gcode": "7323930000"}]).lines
+    assert [r.code for r in hs_inconsistent(lines, rules)] == ["hs-inconsistent"]
+    assert (
+        hs_inconsistent(
+            declaration(lines=[{"item_name": "婴儿奶粉", "gcode": "3304990000"}]).lines, rules
+        )
+        == []
+    )
