@@ -19,11 +19,11 @@ from customs import quota_store
 from customs.context import Customs
 from customs.db import Declaration, Document, Receipt
 from customs.domain import clearance
-from customs.domain.field_rules import parse_decimal
 from customs.domain.matching import Doc, MatchFacts, MatchSettings, match_declaration
+from customs.domain.preflight import amount, head_amounts, tax_lines
 from customs.domain.quota import OVER_ANNUAL_LIMIT, quota_year
 from customs.domain.tariff import UnknownHsCode
-from customs.domain.tax import HeadAmounts, TaxLine, TaxRefusal, assess_tax
+from customs.domain.tax import TaxRefusal, assess_tax
 from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
 from schemas.envelope import utc_now
@@ -150,11 +150,6 @@ def _complete(declaration: Declaration) -> bool:
     )
 
 
-def amount(text: str | None) -> Decimal:
-    """A declared amount or quantity (XSD-valid already); 0 where the optional field is absent."""
-    return parse_decimal(text) or Decimal(0)
-
-
 def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> None:
     """Match the four documents, tax the declaration and take the buyer's quota, or reject it."""
     session = ctx.session
@@ -202,25 +197,10 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
         reject(clearance.REJECTED, f"三单对碰不一致 / the four documents do not match: {reasons}")
         return
     try:
-        lines = [
-            TaxLine(
-                gnum=int(line["gnum"]),
-                gcode=line["gcode"],
-                item_name=line.get("gname", ""),
-                qty=amount(line.get("qty")),
-                unit_price=amount(line.get("price")),
-                total_price=amount(line.get("totalPrice")),
-                indivisible=len(inventory.lines) == 1 and amount(line.get("qty")) == 1,
-            )
-            for line in inventory.lines
-        ]
+        lines = tax_lines(inventory)
         tax = assess_tax(
             lines,
-            HeadAmounts(
-                freight=amount(inventory.head.get("freight")),
-                insured_fee=amount(inventory.head.get("insuredFee")),
-                discount=amount(order.head.get("discount")),
-            ),
+            head_amounts(inventory, order),
             tariff=customs.tariff,
             year=year,
             used_this_year=used,

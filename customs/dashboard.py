@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -11,6 +12,7 @@ from sqlmodel import col
 
 from clearway.database import snapshot
 from customs import quota_store
+from customs.assembly import quota_year_of
 from customs.clearance_service import DeclarationNotFound
 from customs.context import Customs
 from customs.db import Decision, Declaration, Document, Receipt
@@ -131,7 +133,16 @@ def buyer_history(customs: Customs, declaration_id: str, limit: int = 50) -> dic
             raise DeclarationNotFound(f"no declaration {declaration_id}")
         if declaration.buyer_key is None:
             return {"declarations": [], "quotaUsedThisYear": None}
-        year = _aware(declaration.created_at).year
+        inventory = (
+            session.get(Document, declaration.inventory_document_id)
+            if declaration.inventory_document_id
+            else None
+        )
+        year = (
+            quota_year_of(json.loads(inventory.head))
+            if inventory is not None
+            else _aware(declaration.created_at).year
+        )
         others = session.execute(
             select(Declaration)
             .where(
@@ -154,4 +165,8 @@ def buyer_history(customs: Customs, declaration_id: str, limit: int = 50) -> dic
             for d in others
         ]
         used = quota_store.used(session, buyer_key=declaration.buyer_key, year=year)
-    return {"declarations": history, "quotaYear": year, "quotaUsedThisYear": str(used)}
+    return {
+        "declarations": history,
+        "quotaYear": year,
+        "quotaUsedThisYear": str(used.quantize(Decimal("0.01"))),
+    }

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from customs import quota_store
-from customs.assembly import amount, declared_doc
+from customs.assembly import declared_doc
 from customs.context import Customs
 from customs.db import Declaration, Document
 from customs.domain import clearance
 from customs.domain.declarations import Decision
 from customs.domain.matching import check_cancel, check_refund
+from customs.domain.preflight import amount
 
 CANCEL_NOT_ALLOWED = -623005
 LINE_NOT_IN_INVENTORY = -625209

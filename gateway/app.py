@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from clearway import http
 from clearway.database import make_engine
 from clearway.idempotency import Keeper
-from gateway import db, tenancy
+from gateway import db, tenancy, uploads
 from gateway.api import PROBLEMS, router
 from gateway.box import SecretBox
 from gateway.context import Gateway
@@ -68,8 +68,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             risk=httpx.AsyncClient(base_url=settings.risk_url, timeout=timeout, limits=limits),
             probe=httpx.AsyncClient(timeout=2.0),
         )
+        uploads.resume(app.state.gateway)  # bulk uploads a previous run left unfinished
         yield
         gateway: Gateway = app.state.gateway
+        await uploads.wait_all()
         for client in (gateway.customs, gateway.risk, gateway.probe):
             await client.aclose()
         engine.dispose()

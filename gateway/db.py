@@ -159,6 +159,54 @@ class WebhookDelivery(GatewayTable, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
 
 
+class SigningIdentity(GatewayTable, table=True):
+    """A tenant's hosted signing identity: an SM2 key (encrypted) and its certificate, registered
+    with customs for the tenant's codes; inventories filed from the pages are signed with it."""
+
+    __tablename__ = "signing_identity"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    algorithm: str = Field(max_length=100)
+    key_name: str = Field(max_length=64)
+    certificate: str = Field(sa_column=Column(Text, nullable=False), description="PEM")
+    private_key: str = Field(sa_column=Column(Text, nullable=False), description="encrypted")
+    codes: str = Field(max_length=2000, description="space-separated codes it is registered to")
+    created_at: datetime = Field(sa_column=_at())
+    revoked_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+
+
+class UploadJob(GatewayTable, table=True):
+    """A sheet of documents uploaded from the pages, filed in the background row by row."""
+
+    __tablename__ = "upload_job"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    actor: str = Field(max_length=120)
+    filename: str = Field(max_length=300)
+    state: str = Field(max_length=10, index=True)  # queued | running | done
+    total_rows: int = 0
+    created_at: datetime = Field(sa_column=_at())
+    finished_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+
+
+class UploadRow(GatewayTable, table=True):
+    """One row of an uploaded sheet: its document, and what became of it."""
+
+    __tablename__ = "upload_row"
+    __table_args__ = (UniqueConstraint("job_id", "row_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="upload_job.id", index=True, max_length=36)
+    row_number: int
+    kind: str = Field(max_length=20)
+    document: str = Field(sa_column=Column(Text, nullable=False), description="JSON form")
+    state: str = Field(max_length=10)  # pending | invalid | filed | refused
+    errors: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reference: str | None = Field(default=None, max_length=36)
+
+
 metadata = GatewayTable.metadata
 idempotency = add_idempotency_table(metadata)
 runtime = add_runtime_tables(metadata)  # the worker's inbox (webhook fan-out happens once)

@@ -157,7 +157,7 @@ def test_clearway_up_runs_the_sample_order_to_receipt_120_and_into_risk(tmp_path
             check=False,
         )
         assert status.returncode == 0, status.stdout
-        assert status.stdout.count("healthy") == 5
+        assert status.stdout.count("healthy") == 6
         pids = [p["pid"] for p in state["processes"]] + [state["broker_pid"]]
         assert all(_alive(pid) for pid in pids)
     print(f"receipt 120 after {took * 1000:.0f} ms")

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from clearway import idempotency
 from clearway.http import current_correlation_id
-from customs import service, visibility
+from customs import preflight, service, visibility
 from customs.api.problems import RequestInvalid, SigningNotConfigured
 from customs.api.scope import CallerOwner, CallerScope
 from customs.ceb import jsonform
@@ -94,6 +94,26 @@ async def submit_message(
         return _accepted_response(accepted)
 
     return await keeper.run(request, owner=owner, body=body, handler=handle)
+
+
+@router.post("/preflight")
+async def preflight_check(request: Request, scope: CallerScope) -> dict[str, Any]:
+    """Check one import document (its JSON form) as a submission would, storing nothing: format
+    errors (path, rule, value), match problems against the counterparts on file you may see, and
+    for an inventory the tax estimate and the buyer's remaining annual quota."""
+    body = await _read_capped(request)
+    return await run_in_threadpool(
+        partial(preflight.preflight, request.app.state.customs, body, scope=scope)
+    )
+
+
+@router.post("/render", responses={200: {"content": {"application/xml": {}}}})
+async def render_message(request: Request) -> Response:
+    """The unsigned CEB XML a JSON message stands for (also for kinds that must be signed), to
+    sign and then submit as XML; only the JSON's shape is checked, nothing is stored."""
+    body = await _read_capped(request)
+    xml = await run_in_threadpool(partial(jsonform.to_xml, body, unsigned=True))
+    return Response(xml, media_type="application/xml")
 
 
 def _accepted_response(accepted: service.SubmissionAccepted) -> Response:

@@ -427,8 +427,9 @@ def _shape_refusal(errors: Sequence[FieldError]) -> MessageFormatError:
     )
 
 
-def _message_type(top: dict[str, Any]) -> str:
-    """The message type, refused at once when missing, unknown or needing a signature."""
+def _message_type(top: dict[str, Any], *, unsigned: bool = False) -> str:
+    """The message type, refused at once when missing, unknown or needing a signature (unless
+    the unsigned XML is wanted, to be signed or only checked)."""
     shape = _Shape()
     if "messageType" not in top:
         shape.add("required", ["messageType"], "the message must name its messageType", None)
@@ -438,7 +439,7 @@ def _message_type(top: dict[str, Any]) -> str:
         raise _shape_refusal(shape.errors)
     if message_type not in KINDS:
         raise _accepted_types_refusal(message_type, ["messageType"])
-    if signature_required(message_type):
+    if signature_required(message_type) and not unsigned:
         raise _signature_refusal(message_type)
     return message_type
 
@@ -467,11 +468,12 @@ def _count(
     return True
 
 
-def to_xml(payload: bytes) -> bytes:
+def to_xml(payload: bytes, *, unsigned: bool = False) -> bytes:
     """The unsigned CEB XML message a JSON message stands for; it still has to pass the pipeline.
 
     Raises MessageFormatError (0001 not JSON, 0002 does not fit the CEB message) or
-    UnsupportedMessage (0999: unknown message type, or one that must be signed XML).
+    UnsupportedMessage (0999: unknown message type, or one that must be signed XML, unless
+    `unsigned`: the XML is then wanted to be signed, or only checked, by the caller).
     """
     value = _parse(payload)
     strictness = list(_strictness_errors(value))
@@ -485,7 +487,7 @@ def to_xml(payload: bytes) -> bytes:
     top = shape.object(value, [], "the message")
     if top is None:
         raise _shape_refusal(shape.errors)
-    message_type = _message_type(top)
+    message_type = _message_type(top, unsigned=unsigned)
     kind = KINDS[message_type]
     limits = _limits(message_type)
     for name in top:

@@ -87,6 +87,14 @@ async def submit_message(request: Request, caller: Filer) -> Response:
     return await forward(gateway_of(request).customs, "customs", request, "/v1/messages", caller)
 
 
+@router.post("/preflight", tags=["platforms"])
+async def preflight(request: Request, caller: Filer) -> Response:
+    """Check one order, payment, waybill or inventory in its JSON form before filing it; nothing
+    is stored. Answers the format errors, the match problems against the counterparts on file
+    that you may see, and for an inventory the tax estimate and the buyer's remaining quota."""
+    return await forward(gateway_of(request).customs, "customs", request, "/v1/preflight", caller)
+
+
 @router.get("/receipts", tags=["platforms"])
 async def list_receipts(request: Request, caller: Caller) -> Response:
     """Pull your receipts, oldest first: `after` (the last receipt id you saw), `since` (a

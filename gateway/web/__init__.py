@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 
-from gateway.web import admin_pages, auth_pages, officer_pages
+from gateway.web import admin_pages, auth_pages, officer_pages, seller_pages, upload_pages
 from gateway.web.session import SignInRequired, redirect
 
 
@@ -15,6 +15,8 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(auth_pages.router)
     app.include_router(officer_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(seller_pages.router)
+    app.include_router(upload_pages.router)
 
     async def sign_in_first(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)

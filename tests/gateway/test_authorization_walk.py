@@ -62,7 +62,18 @@ def test_foreign_callers_get_only_403_or_404_on_every_object_route(
         json={"url": "http://127.0.0.1:9/h", "eventTypes": ["customs.clearance_changed.v1"]},
         headers=owner.auth(),
     ).json()
+    owner_password = platform.user("owner.seller", "tenant", tenantId=owner.id)
+    platform.sign_in("owner.seller", owner_password)
+    upload = platform.client.post(
+        "/seller/upload",
+        data={"csrf_token": platform.csrf("/seller/upload")},
+        files={"file": ("x.csv", b"kind\nparcel\n", "text/csv")},
+        follow_redirects=False,
+    )
+    assert upload.status_code == 303, upload.text
+    platform.client.cookies.clear()
     ids = {
+        "job_id": upload.headers["location"].rsplit("/", 1)[-1],
         "reference": references["inventory"],
         "submission_id": inventory.submission_id,
         "certificate_id": str(certificate_id),

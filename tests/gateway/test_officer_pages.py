@@ -48,7 +48,9 @@ def test_an_officer_works_a_flagged_declaration_from_the_queue_to_release(
 
     page = platform.client.get(f"/officer/declarations/{declaration_id}")
     assert page.status_code == 200
-    assert 'id="risk-score">55<' in page.text
+    scored = platform.client.get(f"/api/v1/declarations/{declaration_id}").json()["risk"]
+    assert scored["route"] == "review" and scored["score"] >= 40
+    assert f'id="risk-score">{scored["score"]}<' in page.text
     assert builders.BUYER_ID not in page.text  # masked
     csrf = platform.csrf(f"/officer/declarations/{declaration_id}")
     refused = platform.client.post(
