@@ -59,8 +59,8 @@ def platform(database: str, data_dir: Path) -> Iterator[dict[str, Any]]:
         if database == "postgresql":
             from tests.support import postgres_database
 
-            env["CUSTOMS_DATABASE_URL"] = stack.enter_context(postgres_database())
-            env["RISK_DATABASE_URL"] = stack.enter_context(postgres_database())
+            for service in ("CUSTOMS", "RISK", "GATEWAY"):
+                env[f"{service}_DATABASE_URL"] = stack.enter_context(postgres_database())
         port = free_port()
         command = [sys.executable, "-m", "clearway.cli", "--data-dir", str(data_dir), "up"]
         process = subprocess.Popen(
