@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clearway.demo import add_commands as add_demo_commands
 from clearway.sign_cli import add_commands as add_signing_commands
 from risk.cli import add_commands as add_risk_commands
 
@@ -307,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status_parser.set_defaults(func=status)
     add_signing_commands(commands)
     add_risk_commands(commands)
+    add_demo_commands(commands)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

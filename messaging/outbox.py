@@ -64,6 +64,7 @@ class OutboxRelay:
         producer_factory: ProducerFactory,
         batch_size: int = 500,
         idle_sleep_s: float = 0.005,
+        max_idle_sleep_s: float = 0.02,
         max_backoff_s: float = 5.0,
         flush_timeout_s: float = 30.0,
     ) -> None:
@@ -73,6 +74,8 @@ class OutboxRelay:
         self._producer: KafkaProducer | None = None
         self._batch_size = batch_size
         self._idle_sleep_s = idle_sleep_s
+        self._max_idle_sleep_s = max(idle_sleep_s, max_idle_sleep_s)
+        self._wake = threading.Event()
         self._max_backoff_s = max_backoff_s
         self._flush_timeout_s = flush_timeout_s
         self.published = 0
@@ -119,16 +122,28 @@ class OutboxRelay:
         self.published += len(rows)
         return len(rows)
 
+    def wake(self) -> None:
+        """Rows were just committed in this process: look now rather than at the next poll."""
+        self._wake.set()
+
     def run(self, stop: threading.Event) -> None:
-        """Relay until `stop` is set, backing off while the broker is unreachable."""
+        """Relay until `stop` is set, backing off while the broker is unreachable.
+
+        While the outbox stays empty the poll interval doubles from `idle_sleep_s` up to
+        `max_idle_sleep_s` (an idle worker does not query its database 200 times a second);
+        `wake()` cuts the wait short.
+        """
         backoff = 0.1
+        idle = self._idle_sleep_s
         while not stop.is_set():
             try:
                 count = self.publish_once()
                 backoff = 0.1
                 self.last_error = None
                 if count < self._batch_size:
-                    stop.wait(self._idle_sleep_s)
+                    idle = self._idle_sleep_s if count else min(idle * 2, self._max_idle_sleep_s)
+                    self._wake.wait(idle)
+                    self._wake.clear()
             except Exception as exc:  # the broker or database may be down: keep the rows, retry
                 self.failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"

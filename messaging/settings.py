@@ -29,6 +29,9 @@ class KafkaSettings(BaseSettings):
         """Settings tuned for the embedded single-node broker (fast group joins)."""
         return cls(
             bootstrap_servers=bootstrap_servers,
+            # a polled batch must be handled well within max_poll_interval_ms, or the group
+            # drops the consumer (a second of no consumption while it rejoins)
+            max_poll_records=100,
             max_poll_interval_ms=2_000,
             session_timeout_ms=2_000,
             heartbeat_interval_ms=300,

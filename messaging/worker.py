@@ -62,6 +62,12 @@ class Worker:
 
         self.relay = OutboxRelay(engine=spec.engine, tables=spec.tables, producer_factory=producer)
         self.consumer: ConsumerLoop | None = None
+
+        def committed() -> None:
+            self.relay.wake()  # the batch staged events: publish them without waiting
+            if on_db_commit is not None:
+                on_db_commit()
+
         if spec.handlers:
             self.consumer = ConsumerLoop(
                 service=spec.service,
@@ -72,7 +78,7 @@ class Worker:
                 tables=spec.tables,
                 settings=settings,
                 producer_factory=producer,
-                on_db_commit=on_db_commit,
+                on_db_commit=committed,
             )
         self._threads: list[threading.Thread] = []
         self._failure: BaseException | None = None

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from lxml import etree
@@ -107,7 +107,7 @@ class Identity:
         return f"-----BEGIN CERTIFICATE-----\n{b64}-----END CERTIFICATE-----\n"
 
 
-def read_topic(settings: object, topic: str, count: int, timeout_s: float = 20) -> list:
+def read_topic(settings: object, topic: str, count: int, timeout_s: float = 20) -> list[Any]:
     """The first `count` records of a topic, read by a fresh consumer group from the start."""
     from kafka import KafkaConsumer
 
@@ -122,15 +122,14 @@ def read_topic(settings: object, topic: str, count: int, timeout_s: float = 20) 
         session_timeout_ms=2000,
         heartbeat_interval_ms=300,
     )
-    records: list = []
+    records: list[Any] = []
+
+    def enough() -> bool:
+        records.extend(r for b in consumer.poll(timeout_ms=100).values() for r in b)
+        return len(records) >= count
+
     try:
-        wait_for(
-            lambda: (
-                records.extend(r for b in consumer.poll(timeout_ms=100).values() for r in b)
-                or len(records) >= count
-            ),
-            timeout_s=timeout_s,
-        )
+        wait_for(enough, timeout_s=timeout_s)
     finally:
         consumer.close()
     return records

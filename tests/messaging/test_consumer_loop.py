@@ -128,3 +128,28 @@ def test_effects_and_follow_up_events_of_a_failed_batch_are_rolled_back(broker, 
         publish(broker.settings, TOPIC, _bytes(event))
         wait_for(lambda: loop.stats.dead_lettered == 1)
     assert effects(engine) == 0
+
+
+def test_a_batch_slower_than_max_poll_interval_loses_no_event_and_stops_nothing(broker, engine):
+    """The group drops a consumer whose batch outlasts max_poll_interval_ms: its offsets are
+    then refused, but the batch is in the database; the loop rejoins and the inbox skips the
+    redelivered events."""
+    import time
+
+    slow_first = []
+
+    def slow(ctx: HandlerContext, event: DocumentReceivedV1) -> None:
+        if not slow_first:
+            slow_first.append(event.document_id)
+            time.sleep(broker.settings.max_poll_interval_ms / 1000 + 1.5)
+        record_effect(ctx, event)
+
+    events = [received(key=f"order-{n}") for n in range(5)]
+    with running(consumer_loop(engine, broker.settings, handler=slow)) as loop:
+        publish(broker.settings, TOPIC, *(_bytes(e) for e in events))
+        wait_for(lambda: loop.stats.uncommitted_batches >= 1, timeout_s=20)
+        late = received(key="order-9")
+        publish(broker.settings, TOPIC, _bytes(late))
+        wait_for(lambda: effects(engine, late.payload.document_id) == 1, timeout_s=20)
+    assert [effects(engine, e.payload.document_id) for e in events] == [1] * 5
+    assert loop.stats.processed == 6

@@ -1,0 +1,556 @@
+"""End-to-end benchmark: generated declarations through the gateway to their decision receipts.
+
+    .venv/bin/python -m bench.e2e --rate 1000 --seconds 600 [--database postgresql]
+    .venv/bin/python -m bench.e2e --closed-loop --in-flight 2000 --seconds 60
+    .venv/bin/python -m bench.e2e --url http://127.0.0.1:8000 --rate 300 --seconds 60
+
+Starts the platform as `clearway up` does (embedded broker, SQLite files or fresh PostgreSQL
+databases) unless --url names a running one. Every `--tick` seconds it takes the declarations
+due at the offered rate (`clearway.traffic`, with bad and risky shares), writes them as CEB
+messages (one per document type and sender, up to 100 documents) and submits them from
+`--clients` concurrent HTTP clients; in closed loop it keeps `--in-flight` declarations waiting
+for their decision instead. A separate process reads customs.events from its end (no consumer
+group) and notes when each declaration's decision receipt was published: release (800), review
+(300), inspect (500) or reject (100). Latency is from the start of the POST of a declaration's
+last document to that moment.
+
+It prints the sustained rate, p50/p95/p99 latency (overall and per tenth of the run), CPU and
+memory per process, every error (the deliberately bad documents must get their exact error and
+count as expected), and the floor: the same messages through parse + XSD + field rules +
+signature in this process, and the project producer's raw throughput to the platform's broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+from clearway import traffic
+from clearway.broker import free_port
+from clearway.demo import XML, PlatformClient, admin_key, check_answer, enterprises
+
+FINAL = {800: "release", 300: "review", 500: "inspect", 100: "reject"}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- the platform ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def platform(database: str, data_dir: Path) -> Iterator[dict[str, Any]]:
+    """`clearway up` in a child process; its state (url, pids, broker) once it is up."""
+    with ExitStack() as stack:
+        env = dict(os.environ)
+        if database == "postgresql":
+            from tests.support import postgres_database
+
+            for service in ("CUSTOMS", "RISK", "GATEWAY"):
+                env[f"{service}_DATABASE_URL"] = stack.enter_context(postgres_database())
+        port = free_port()
+        command = [sys.executable, "-m", "clearway.cli", "--data-dir", str(data_dir), "up"]
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Clearway is up") or process.poll() is not None:
+                break
+        if not any(line.startswith("Clearway is up") for line in lines):
+            process.kill()
+            raise SystemExit("clearway up failed:\n" + "".join(lines))
+        try:
+            yield json.loads((data_dir / "clearway.json").read_text())
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=60)
+
+
+# --- processes: CPU and memory --------------------------------------------------------------------
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+@dataclass
+class Watched:
+    name: str
+    pid: int
+    cpu_start: float = 0.0
+    rss: list[float] = field(default_factory=list)
+
+    def sample(self) -> None:
+        with suppress(OSError):
+            self.rss.append(_memory_mb(self.pid)[0])
+
+
+# --- the observer: decisions as customs publishes them --------------------------------------------
+
+
+def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
+    """Read customs.events from its current end; send (kind, key, monotonic time, status)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from schemas.topics import CUSTOMS_EVENTS
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","),
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+        max_poll_records=5000,
+        isolation_level="read_committed",
+    )
+    partitions = [TopicPartition(CUSTOMS_EVENTS.name, p) for p in range(CUSTOMS_EVENTS.partitions)]
+    consumer.assign(partitions)
+    consumer.seek_to_end(*partitions)
+    for tp in partitions:
+        consumer.position(tp)
+    ready.set()
+    while not stop.is_set():
+        batch = []
+        for records in consumer.poll(timeout_ms=50).values():
+            now = time.monotonic()
+            for record in records:
+                payload = json.loads(record.value)["payload"]
+                kind = payload["type"]
+                status = payload.get("return_status")
+                if kind == "customs.clearance_changed.v1" and (status in FINAL or status < 0):
+                    batch.append(("decision", payload["order_no"], now, status))
+                elif kind == "customs.document_rejected.v1":
+                    batch.append(("rejected", payload["document_id"], now, status))
+        if batch:
+            out.put(batch)
+    consumer.close()
+
+
+# --- the load -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What the sender and the observer saw."""
+
+    last_submit: dict[str, float] = field(default_factory=dict)  # order_no -> POST start
+    expected: dict[str, traffic.Declaration] = field(default_factory=dict)
+    decided: dict[str, tuple[float, int]] = field(default_factory=dict)
+    rejected_documents: dict[str, int] = field(default_factory=dict)
+    duplicate_references: dict[str, str] = field(default_factory=dict)  # reference -> order_no
+    errors: list[str] = field(default_factory=list)
+    refused_as_expected: Counter[str] = field(default_factory=Counter)
+    documents: int = 0
+    messages: int = 0
+    expecting: int = 0  # declarations submitted that must get a decision
+    http_s: list[float] = field(default_factory=list)
+
+    def absorb(self, queue: Any) -> None:
+        while True:
+            try:
+                batch = queue.get_nowait()
+            except Empty:
+                return
+            for kind, key, at, status in batch:
+                if kind == "decision":
+                    self.decided.setdefault(key, (at, status))
+                else:
+                    self.rejected_documents[key] = status
+
+    def waiting(self) -> int:
+        return self.expecting - len(self.decided)
+
+
+async def _send(
+    http: Any,
+    client: PlatformClient,
+    semaphore: asyncio.Semaphore,
+    message: traffic.Message,
+    run: Run,
+) -> None:
+    async with semaphore:
+        started = time.monotonic()
+        answer = await http.post(
+            "/api/v1/messages",
+            content=message.body,
+            headers=client.headers(message.sender.code, **XML),
+        )
+        run.http_s.append(time.monotonic() - started)
+    try:
+        body = answer.json()
+    except ValueError:
+        body = answer.text
+    run.messages += 1
+    run.documents += message.documents
+    problem = check_answer(message, answer.status_code, body)
+    if problem is not None:
+        run.errors.append(problem)
+        return
+    if message.expected_code is not None:
+        run.refused_as_expected[message.expected_code] += 1
+        return
+    seen: set[str] = set()
+    for order_no, document in zip(message.order_nos, body["documents"], strict=True):
+        if order_no in seen:  # the second copy of a duplicated order
+            run.duplicate_references[document["reference"]] = order_no
+        seen.add(order_no)
+        run.last_submit[order_no] = max(run.last_submit.get(order_no, 0.0), started)
+
+
+async def load(
+    args: argparse.Namespace,
+    client: PlatformClient,
+    identities: dict[str, traffic.Identity],
+    run: Run,
+    decisions: Any,
+) -> tuple[float, float]:
+    """Submit for `args.seconds`; the (start, end) of the submission phase."""
+    # closed loop: room for 2,500/s (the generator sizes its buyer pool by the total)
+    total = int((args.rate or 2500) * args.seconds)
+    generated = traffic.generate(
+        total, args.seed, bad_share=args.bad_share, risky_share=args.risky_share
+    )
+    semaphore = asyncio.Semaphore(args.clients)
+    started = time.monotonic()
+    tick = 0
+    pending: set[asyncio.Future[None]] = set()
+    report_at = started + 5
+    async with client.async_client(args.clients) as http:
+        while time.monotonic() - started < args.seconds:
+            run.absorb(decisions)
+            if time.monotonic() >= report_at:
+                report_at += 5
+                print(
+                    f"  t={time.monotonic() - started:4.0f}s submitted {len(run.last_submit)} "
+                    f"decided {len(run.decided)} waiting {run.waiting()} errors {len(run.errors)}",
+                    flush=True,
+                )
+            if args.rate:
+                due = int(args.rate * args.tick * (tick + 1)) - int(args.rate * args.tick * tick)
+                delay = started + args.tick * tick - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            else:
+                due = max(0, args.in_flight - run.waiting())
+                due = min(due, args.in_flight // 4 or 1)
+                if due == 0:
+                    await asyncio.sleep(0.005)
+                    continue
+            tick += 1
+            chunk = [d for _, d in zip(range(due), generated, strict=False)]
+            if not chunk:
+                break
+            for declaration in chunk:
+                run.expected[declaration.order_no] = declaration
+                run.expecting += declaration.expected.stage != "submission"
+            sends = [
+                _send(http, client, semaphore, message, run)
+                for message in traffic.messages(chunk, identities)
+            ]
+            if args.rate:
+                for coroutine in sends:
+                    task = asyncio.ensure_future(coroutine)
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                await asyncio.sleep(0)
+            else:
+                await asyncio.gather(*sends)
+        if pending:  # what was due is sent even when the gateway answers slower than offered
+            await asyncio.gather(*pending)
+        ended = time.monotonic()
+    return started, ended
+
+
+# --- the floor ------------------------------------------------------------------------------------
+
+
+def floor(identities: dict[str, traffic.Identity], seconds: float) -> float:
+    """Declarations per second through parse + XSD + field rules + signature, one core."""
+    from customs.ceb.documents import extract, kind_of
+    from customs.ceb.parsing import parse_untrusted
+    from customs.ceb.schema import validate_against_xsd, warm_up
+    from customs.ceb.signature import ALL_ALGORITHMS, verify_enveloped
+    from customs.validation import check_formats
+
+    warm_up()
+    declarations = list(traffic.generate(2000, seed=99))
+    messages = list(traffic.messages(declarations, identities))
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for message in messages:
+            root = parse_untrusted(message.body)
+            message_type = validate_against_xsd(root)
+            check_formats(extract(root, kind_of(message_type, root)))
+            if message_type == "CEB621Message":
+                verify_enveloped(root, allowed_algorithms=ALL_ALGORITHMS)
+        done += len(declarations)
+    return done / (time.perf_counter() - started)
+
+
+def producer_rate(bootstrap: str, seconds: float) -> float:
+    """Events/s the project's producer gets acknowledged by the platform's broker."""
+    from messaging.admin import ensure_topics
+    from messaging.producer import build_producer
+    from messaging.settings import KafkaSettings
+    from schemas.topics import Topic
+    from tests.messaging.harness import received
+
+    settings = KafkaSettings.embedded(bootstrap)
+    topic = Topic("bench.raw", 12, "bench", ())
+    ensure_topics(settings, (topic,))
+    producer = build_producer(settings, client_id="bench")
+    values = [received(key=f"o{n % 97}").model_dump_json().encode() for n in range(2000)]
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for n, value in enumerate(values):
+            producer.send(topic.name, key=str(n % 97).encode(), value=value)
+        producer.flush()
+        count += len(values)
+    elapsed = time.perf_counter() - started
+    producer.close()
+    return count / elapsed
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _check_outcomes(run: Run) -> tuple[list[float], Counter[str]]:
+    latencies: list[float] = []
+    routes: Counter[str] = Counter()
+    for order_no, submitted in run.last_submit.items():
+        declaration = run.expected[order_no]
+        expected = declaration.expected
+        decided = run.decided.get(order_no)
+        if expected.stage == "submission":
+            continue  # refused already, checked at the POST; the others never complete
+        if decided is None:
+            run.errors.append(f"{order_no}: no decision ({declaration.bad or 'good'})")
+            continue
+        at, status = decided
+        routes[FINAL.get(status, str(status))] += 1
+        if expected.stage == "declaration" and str(status) != expected.code:
+            run.errors.append(f"{order_no}: expected {expected.code}, got {status}")
+        elif expected.stage != "declaration" and status not in (800, 300, 500):
+            run.errors.append(f"{order_no}: expected a route, got {status}")
+        latencies.append(at - submitted)
+    for reference, order_no in run.duplicate_references.items():
+        rejected = run.rejected_documents.get(reference)
+        if rejected is None:
+            run.errors.append(f"{order_no}: the duplicate order got no receipt")
+        elif rejected != -301010:
+            run.errors.append(f"{order_no}: the duplicate order got {rejected}, not -301010")
+        else:
+            run.refused_as_expected["-301010"] += 1
+    return latencies, routes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=300, help="declarations/s offered")
+    parser.add_argument("--closed-loop", action="store_true", help="keep --in-flight waiting")
+    parser.add_argument("--in-flight", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--url", help="a running platform's gateway (default: start one)")
+    parser.add_argument("--bootstrap", help="its broker, with --url (for the observer)")
+    parser.add_argument(
+        "--admin-key", help="with --url: the administrator's key (default $GATEWAY_ADMIN_API_KEY)"
+    )
+    parser.add_argument("--api-key", default=os.environ.get("CLEARWAY_API_KEY"))
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP requests")
+    parser.add_argument("--tick", type=float, default=0.25, help="seconds of traffic per batch")
+    parser.add_argument("--bad-share", type=float, default=0.01)
+    parser.add_argument("--risky-share", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
+    parser.add_argument("--drain", type=float, default=60, help="seconds to wait for stragglers")
+    parser.add_argument("--floor-seconds", type=float, default=5)
+    args = parser.parse_args()
+    if args.closed_loop:
+        args.rate = 0
+    load_before = os.getloadavg()
+    identities = traffic.make_identities()
+
+    with ExitStack() as stack:
+        if args.url:
+            if not args.bootstrap:
+                raise SystemExit("--url needs --bootstrap (the broker) for the observer")
+            state: dict[str, Any] = {"url": args.url, "bootstrap_servers": args.bootstrap}
+            state["processes"] = []
+        else:
+            data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-e2e-")))
+            state = stack.enter_context(platform(args.database, data))
+        client = PlatformClient(state["url"], api_key=args.api_key)
+        key = args.admin_key or admin_key(state.get("data_dir", "data"))
+        if key:  # one tenant, and key, per enterprise of the traffic
+            client.enrol(key, enterprises())
+        client.register_certificates(identities)
+
+        print(
+            f"floor: parse + XSD + field rules + signature, one core, {args.floor_seconds:g}s",
+            flush=True,
+        )
+        floor_rate = floor(identities, args.floor_seconds)
+        raw_rate = producer_rate(state["bootstrap_servers"], args.floor_seconds)
+
+        watched = [Watched(p["name"], p["pid"]) for p in state["processes"] if p["pid"]]
+        if state.get("broker_pid"):
+            watched.append(Watched("broker", state["broker_pid"]))
+        ctx = mp.get_context("spawn")
+        ready, stop, decisions = ctx.Event(), ctx.Event(), ctx.Queue()
+        observer = ctx.Process(
+            target=observe, args=(state["bootstrap_servers"], ready, decisions, stop), daemon=True
+        )
+        observer.start()
+        if not ready.wait(60):
+            raise SystemExit("the observer did not start")
+        print(f"load: {'closed loop' if args.closed_loop else args.rate}", flush=True)
+        watched.append(Watched("bench observer", observer.pid or 0))
+        watched.append(Watched("bench load generator", os.getpid()))
+        for w in watched:
+            w.cpu_start = _cpu_s(w.pid)
+            w.sample()
+        run = Run()
+        sampling = True
+
+        async def sample_memory() -> None:
+            while sampling:
+                for w in watched:
+                    w.sample()
+                await asyncio.sleep(args.seconds / 10)
+
+        async def both() -> tuple[float, float]:
+            sampler = asyncio.ensure_future(sample_memory())
+            result = await load(args, client, identities, run, decisions)
+            sampler.cancel()
+            return result
+
+        started, ended = asyncio.run(both())
+        sampling = False
+        deadline = time.monotonic() + args.drain
+        while time.monotonic() < deadline:
+            run.absorb(decisions)
+            if not run.waiting():
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        run.absorb(decisions)
+        finished = time.monotonic()
+        cpu = {w.name: _cpu_s(w.pid) - w.cpu_start for w in watched}
+        for w in watched:
+            w.sample()
+        stop.set()
+        while observer.is_alive():  # its queue must be drained for it to exit
+            run.absorb(decisions)
+            observer.join(0.1)
+
+    latencies, routes = _check_outcomes(run)
+    decided_times = [at for at, _ in run.decided.values()]
+    submitted = len(run.last_submit)
+    wall = (max(decided_times) if decided_times else finished) - started
+    print()
+    print(
+        f"machine: {os.cpu_count()} cores, load average before {load_before[0]:.2f} "
+        f"{load_before[1]:.2f} {load_before[2]:.2f}, after {os.getloadavg()[0]:.2f}; "
+        f"database {args.database}; seed {args.seed}"
+    )
+    mode = "closed loop" if args.closed_loop else f"offered {args.rate:g} declarations/s"
+    print(
+        f"{mode} for {args.seconds:g}s (sending took {ended - started:.1f}s), {args.clients} "
+        f"clients: {submitted} declarations, "
+        f"{run.documents} documents in {run.messages} messages "
+        f"(HTTP p50 {_percentile(run.http_s, 0.5) * 1000:.0f} ms, "
+        f"p99 {_percentile(run.http_s, 0.99) * 1000:.0f} ms)"
+    )
+    sustained = len(latencies) / wall if wall > 0 else 0.0
+    print(
+        f"sustained: {sustained:,.0f} declarations/s decided ({len(latencies)} decisions, from "
+        f"the first submission to the last decision: {wall:.1f}s); submitted "
+        f"{submitted / (ended - started):,.0f}/s"
+    )
+    print(
+        "decision latency: p50 {:.0f} ms, p95 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms".format(
+            *(1000 * _percentile(latencies, q) for q in (0.5, 0.95, 0.99, 1.0))
+        )
+    )
+    by_tenth: dict[int, list[float]] = {}
+    span = (ended - started) / 10
+    for order_no, submitted_at in run.last_submit.items():
+        decided = run.decided.get(order_no)
+        if decided is not None:
+            tenth = min(9, int((submitted_at - started) / span))
+            by_tenth.setdefault(tenth, []).append(decided[0] - submitted_at)
+    print(
+        "p99 by tenth of the run (ms): "
+        + " ".join(f"{1000 * _percentile(by_tenth.get(t, []), 0.99):.0f}" for t in range(10))
+    )
+    print("routes: " + ", ".join(f"{k} {v}" for k, v in sorted(routes.items())))
+    print(
+        "refused as expected: "
+        + (", ".join(f"{k} x{v}" for k, v in sorted(run.refused_as_expected.items())) or "-")
+    )
+    print(f"errors: {len(run.errors)}")
+    for error in run.errors[:10]:
+        print(f"  {error}")
+    print(
+        f"{'process':<22}{'CPU % of a core':>16}{'CPU ms/decl.':>13}"
+        f"{'RSS start':>11}{'RSS end':>9}{'peak':>8}  MB"
+    )
+    for w in watched:
+        peak = max(w.rss) if w.rss else 0.0
+        start_rss, end_rss = (w.rss[0], w.rss[-1]) if w.rss else (0.0, 0.0)
+        print(
+            f"{w.name:<22}{100 * cpu[w.name] / (finished - started):>16.0f}"
+            f"{1000 * cpu[w.name] / max(1, len(latencies)):>13.2f}"
+            f"{start_rss:>11.0f}{end_rss:>9.0f}{peak:>8.0f}"
+        )
+    print(
+        f"floor (parse + XSD + field rules + signature): {floor_rate:,.0f} declarations/s on one "
+        f"core; end-to-end is {sustained / floor_rate:.2f} of it "
+        f"({sustained / (2 * floor_rate):.2f} of two cores)"
+    )
+    print(
+        f"raw producer (acks=all, idempotent) to the platform's broker: {raw_rate:,.0f} events/s;"
+        f" end-to-end publishes ~12 events per declaration: {12 * sustained / raw_rate:.2f} of it"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""`clearway demo` against a running `clearway up`: a day of traffic, each declaration answered."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import httpx
+import pytest
+
+from clearway.demo import PlatformClient, admin_key, enterprises
+from tests.support import wait_for
+from tests.test_platform import platform
+
+pytestmark = pytest.mark.slow
+
+
+def _status(client: httpx.Client, reader: PlatformClient, sender: str, reference: str) -> int:
+    """A receipt's status, read with the key of the enterprise that filed the document."""
+    answer = client.get(f"/api/v1/receipts/{reference}", headers=reader.headers(sender))
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["returnStatus"])
+
+
+def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected_one(tmp_path):
+    report_path = tmp_path / "report.json"
+    with platform(tmp_path, {}) as (url, state, _output):
+        demo = subprocess.run(
+            [
+                sys.executable, "-m", "clearway.cli", "--data-dir", state["data_dir"], "demo",
+                "--declarations", "60", "--seed", "3", "--bad-share", "0.15",
+                "--report", str(report_path),
+            ],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "UNEXPECTED" not in demo.stdout
+        report = json.loads(report_path.read_text())
+        assert len(report) == 60
+        bad = Counter(d["bad"] for d in report if d["bad"])
+        assert set(bad) == {"xsd", "field-rule", "signature", "mismatch", "duplicate"}
+        assert f"refused at submission as expected: -621028 x{bad['signature']}" in demo.stdout
+
+        with httpx.Client(base_url=url, timeout=10) as client:
+            reader = PlatformClient(url)  # keys of the demo's tenants, to read their receipts
+            reader.enrol(str(admin_key(state["data_dir"])), enterprises())
+
+            def settled() -> dict[str, int] | None:
+                final = {}
+                for declaration in report:
+                    inventory = declaration["references"].get("inventory")
+                    if declaration["expected"]["stage"] == "submission" or not inventory:
+                        continue
+                    agent = declaration["senders"]["inventory"]
+                    status = _status(client, reader, agent, inventory[0])
+                    if status in (2, 120, 399):
+                        return None
+                    final[declaration["orderNo"]] = status
+                return final
+
+            final = wait_for(settled, timeout_s=60, interval_s=0.5)
+            for declaration in report:
+                expected = declaration["expected"]
+                if expected["stage"] == "declaration":
+                    assert final[declaration["orderNo"]] == int(expected["code"])
+                elif expected["stage"] in ("decision", "document"):
+                    assert final[declaration["orderNo"]] in (800, 300, 500), declaration
+                if expected["stage"] == "document":
+                    first, second = declaration["references"]["order"]
+                    ebp = declaration["senders"]["order"]
+                    assert _status(client, reader, ebp, first) == 120
+                    assert _status(client, reader, ebp, second) == -301010
+            assert len(final) == sum(1 for d in report if d["expected"]["stage"] != "submission")
