@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 import time
 from collections import Counter
@@ -96,6 +97,40 @@ class PlatformClient:
                 if key.status_code != 201:
                     raise DemoFailed(f"an API key for {code}: {key.status_code} {key.text[:300]}")
                 self.keys[code] = key.json()["key"]
+
+    def people(self, admin_key: str, seller_code: str) -> dict[str, str]:
+        """People to sign in to the pages with: an officer, a supervisor, a seller of
+        `seller_code`'s enterprise and an administrator. Answers the passwords of those made
+        now (a login that exists already is left as it is)."""
+        admin = {"Authorization": f"Bearer {admin_key}"}
+        made: dict[str, str] = {}
+        with self.client() as client:
+            listed = client.get("/api/v1/admin/tenants", headers=admin).json()["tenants"]
+            tenant = next(t["id"] for t in listed if seller_code in t["codes"])
+            wanted = [
+                ("demo.officer", "officer", {"officerRole": "reviewer"}),
+                ("demo.supervisor", "officer", {"officerRole": "supervisor"}),
+                ("demo.seller", "tenant", {"tenantId": tenant}),
+                ("demo.admin", "admin", {}),
+            ]
+            for login, kind, extra in wanted:
+                password = secrets.token_urlsafe(12)
+                answer = client.post(
+                    "/api/v1/admin/users",
+                    json={
+                        "login": login,
+                        "displayName": login,
+                        "password": password,
+                        "kind": kind,
+                        **extra,
+                    },
+                    headers=admin,
+                )
+                if answer.status_code == 201:
+                    made[login] = password
+                elif answer.status_code != 409:
+                    raise DemoFailed(f"user {login}: {answer.status_code} {answer.text[:300]}")
+        return made
 
     def register_certificates(self, identities: Mapping[str, traffic.Identity]) -> None:
         """Register each declaring agent's certificate with customs (through the gateway)."""
@@ -223,9 +258,11 @@ def demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     identities = traffic.make_identities()
     key = args.admin_key or admin_key(args.data_dir)
+    people: dict[str, str] = {}
     try:
         if key:
             platform.enrol(key, enterprises())
+            people = platform.people(key, traffic.SELLERS[0].code)
         platform.register_certificates(identities)
     except (DemoFailed, httpx.HTTPError) as exc:
         print(f"clearway demo: {url}: {exc}", file=sys.stderr)
@@ -269,6 +306,8 @@ def demo(args: argparse.Namespace) -> int:
             for d in declarations
         ]
         Path(args.report).write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    for login, password in people.items():
+        print(f"sign in at {url}/login as {login} with password {password} (shown once)")
     for problem in outcome.unexpected[:20]:
         print(f"UNEXPECTED: {problem}")
     return 1 if outcome.unexpected else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -42,6 +43,8 @@ def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected
         bad = Counter(d["bad"] for d in report if d["bad"])
         assert set(bad) == {"xsd", "field-rule", "signature", "mismatch", "duplicate"}
         assert f"refused at submission as expected: -621028 x{bad['signature']}" in demo.stdout
+        people = dict(re.findall(r"as (demo\.\w+) with password (\S+)", demo.stdout))
+        assert set(people) == {"demo.officer", "demo.supervisor", "demo.seller", "demo.admin"}
 
         with httpx.Client(base_url=url, timeout=10) as client:
             reader = PlatformClient(url)  # keys of the demo's tenants, to read their receipts
@@ -61,6 +64,15 @@ def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected
                 return final
 
             final = wait_for(settled, timeout_s=60, interval_s=0.5)
+            form = client.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            signed = client.post(
+                "/login",
+                data={"login": "demo.officer", "password": people["demo.officer"],
+                      "csrf_token": token},
+                follow_redirects=True,
+            )  # fmt: skip
+            assert signed.status_code == 200 and "/officer" in str(signed.url)
             for declaration in report:
                 expected = declaration["expected"]
                 if expected["stage"] == "declaration":
