@@ -249,6 +249,25 @@ class Keeper:
             await run_in_threadpool(store)
         return response
 
+    async def json(
+        self,
+        request: Request,
+        *,
+        owner: str,
+        status_code: int,
+        produce: Callable[[], Awaitable[Any]],
+    ) -> Response:
+        """`run` for a route whose answer is JSON content: its answer is stored right after the
+        effect commits (a route that can, stores it inside the effect's transaction instead)."""
+
+        async def handle(_held: Claim | None) -> Response:
+            content = await produce()
+            return Response(
+                json_body(content), status_code=status_code, media_type="application/json"
+            )
+
+        return await self.run(request, owner=owner, body=await request.body(), handler=handle)
+
 
 _KEPT_HEADERS = ("content-type", "location")
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from clearway.idempotency import Keeper
 from customs import certificates, visibility
-from customs.api.scope import CallerScope
+from customs.api.scope import CallerOwner, CallerScope
 from customs.domain.access import OutOfScope
 
 router = APIRouter()
@@ -42,21 +43,26 @@ def _certificate_json(cert: certificates.RegisteredCertificate) -> dict[str, Any
 
 @router.post("/certificates", status_code=201)
 async def register_certificate(
-    body: CertificateIn, request: Request, scope: CallerScope
-) -> dict[str, Any]:
+    body: CertificateIn, request: Request, scope: CallerScope, owner: CallerOwner
+) -> Response:
     """Register a signing certificate to an enterprise (signatures by others are refused)."""
     if not scope.sees([body.enterpriseCode]):
         raise OutOfScope("enterpriseCode", body.enterpriseCode)
-    cert = await run_in_threadpool(
-        partial(
-            certificates.register,
-            request.app.state.customs,
-            enterprise_code=body.enterpriseCode,
-            certificate=body.certificate,
-            algorithms=body.algorithms,
+
+    async def produce() -> dict[str, Any]:
+        cert = await run_in_threadpool(
+            partial(
+                certificates.register,
+                request.app.state.customs,
+                enterprise_code=body.enterpriseCode,
+                certificate=body.certificate,
+                algorithms=body.algorithms,
+            )
         )
-    )
-    return _certificate_json(cert)
+        return _certificate_json(cert)
+
+    keeper: Keeper = request.app.state.idempotency
+    return await keeper.json(request, owner=owner, status_code=201, produce=produce)
 
 
 @router.get("/certificates")

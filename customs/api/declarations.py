@@ -5,14 +5,15 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from clearway.http import current_correlation_id
+from clearway.idempotency import Keeper
 from customs import clearance_service, visibility
 from customs.api.problems import InvalidDecision, OfficersOnly
-from customs.api.scope import CallerActor, CallerScope
+from customs.api.scope import CallerActor, CallerOwner, CallerScope
 from customs.clearance_service import DeclarationNotFound, OfficerDecision
 from customs.domain.access import Scope
 from customs.domain.clearance import Action
@@ -98,8 +99,10 @@ async def decide(
     body: DecisionIn,
     request: Request,
     scope: CallerScope,
+    *,
     actor: CallerActor,
-) -> dict[str, Any]:
+    owner: CallerOwner,
+) -> Response:
     """Record an officer's decision; answers with the receipts it issued."""
     _officers_only(scope)
     officer = _officer(actor, body.officer)
@@ -126,8 +129,12 @@ async def decide(
         except ValueError as exc:  # e.g. a detention without an official code
             raise InvalidDecision("detentionCode", "detention-code", str(exc)) from None
 
-    codes = await run_in_threadpool(run)
-    return {"declarationId": declaration_id, "returnStatuses": list(codes)}
+    async def produce() -> dict[str, Any]:
+        codes = await run_in_threadpool(run)
+        return {"declarationId": declaration_id, "returnStatuses": list(codes)}
+
+    keeper: Keeper = request.app.state.idempotency
+    return await keeper.json(request, owner=owner, status_code=200, produce=produce)
 
 
 class RevealIn(BaseModel):
@@ -143,17 +150,25 @@ async def reveal(
     body: RevealIn,
     request: Request,
     scope: CallerScope,
+    *,
     actor: CallerActor,
-) -> dict[str, Any]:
+    owner: CallerOwner,
+) -> Response:
     """The buyer's personal data unmasked, for an officer who gives a reason; audited."""
     _officers_only(scope)
-    revealed = await run_in_threadpool(
-        partial(
-            clearance_service.reveal,
-            request.app.state.customs,
-            declaration_id,
-            officer=_officer(actor, body.officer),
-            reason=body.reason,
+    officer = _officer(actor, body.officer)
+
+    async def produce() -> dict[str, Any]:
+        revealed = await run_in_threadpool(
+            partial(
+                clearance_service.reveal,
+                request.app.state.customs,
+                declaration_id,
+                officer=officer,
+                reason=body.reason,
+            )
         )
-    )
-    return {"declarationId": declaration_id, "personalData": revealed}
+        return {"declarationId": declaration_id, "personalData": revealed}
+
+    keeper: Keeper = request.app.state.idempotency
+    return await keeper.json(request, owner=owner, status_code=200, produce=produce)

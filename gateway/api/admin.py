@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from clearway.idempotency import Claim, json_body
 from gateway import tenancy
 from gateway.auth import Admin, TenantMember
 from gateway.context import gateway_of
@@ -63,14 +62,13 @@ class KeyIn(BaseModel):
 
 async def _once(request: Request, caller: Principal, status: int, make: Any) -> Response:
     """Run a gateway-side POST under its Idempotency-Key (kept in the gateway's database)."""
-    gateway = gateway_of(request)
 
-    async def handle(_held: Claim | None) -> Response:
-        content = await run_in_threadpool(make)
-        return Response(json_body(content), status_code=status, media_type="application/json")
+    async def produce() -> Any:
+        return await run_in_threadpool(make)
 
-    body = await request.body()
-    return await gateway.idempotency.run(request, owner=caller.owner, body=body, handler=handle)
+    return await gateway_of(request).idempotency.json(
+        request, owner=caller.owner, status_code=status, produce=produce
+    )
 
 
 def _issued(issued: tenancy.IssuedKey, shown: dict[str, Any]) -> dict[str, Any]:

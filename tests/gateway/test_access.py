@@ -224,3 +224,34 @@ def test_a_client_over_its_rate_gets_429_with_retry_after(tight_platform):
     answers = [tight_platform.client.get("/api/v1/me", headers=mine.auth()) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2].headers["retry-after"]) >= 1
+
+
+def test_every_post_takes_an_idempotency_key_a_certificate_is_registered_once(platform):
+    from customs.ceb.signature import SM2_SM3
+    from tests.support import Identity
+
+    mine = platform.tenant("Sender", [SENDER])
+    body = {"enterpriseCode": SENDER, "certificate": Identity.make(SM2_SM3).pem,
+            "algorithms": [SM2_SM3]}  # fmt: skip
+    headers = {"Idempotency-Key": "cert-1", **mine.auth()}
+    first = platform.client.post("/api/v1/certificates", json=body, headers=headers)
+    again = platform.client.post("/api/v1/certificates", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    listed = platform.client.get(
+        f"/api/v1/certificates?enterpriseCode={SENDER}", headers=mine.auth()
+    ).json()["certificates"]
+    assert len(listed) == 1
+    made = platform.client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/h", "eventTypes": ["customs.clearance_changed.v1"]},
+        headers={"Idempotency-Key": "hook-1", **mine.auth()},
+    )
+    replayed = platform.client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/h", "eventTypes": ["customs.clearance_changed.v1"]},
+        headers={"Idempotency-Key": "hook-1", **mine.auth()},
+    )
+    assert replayed.json()["id"] == made.json()["id"]
+    subscriptions = platform.client.get("/api/v1/webhooks", headers=mine.auth()).json()
+    assert len(subscriptions["subscriptions"]) == 1
