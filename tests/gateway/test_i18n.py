@@ -14,7 +14,7 @@ GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
 def _page_strings() -> set[str]:
     found = extract_from_dir(
         str(GATEWAY),
-        method_map=[("web/templates/**.html", "jinja2")],
+        method_map=[("web/templates/**.html", "jinja2"), ("web/field_labels.py", "python")],
         options_map={"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
     )
     return {message if isinstance(message, str) else message[0] for _, _, message, _, _ in found}
