@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
@@ -283,7 +283,8 @@ def arrive(customs: Customs, session: Session, document: Document) -> Decision:
 
 
 def link_bill(customs: Customs, session: Session, document: Document) -> Decision:
-    """A CEB607 master/house bill link: the listed inventories travel under its billNo."""
+    """A CEB607 master/house bill link: the listed inventories travel under its billNo (a
+    change, appType 2, may move them from another bill; a deletion, appType 3, takes them off)."""
     head, lines = _message(document)
     bill = head.get("billNo", "").strip()
     problems = rules.part_problems(head)
@@ -308,6 +309,21 @@ def link_bill(customs: Customs, session: Session, document: Document) -> Decisio
             select(ExportBillLink).where(col(ExportBillLink.invt_no).in_(list(linking)))
         ).scalars()
     }
+    if document.app_type == "3":  # a deletion takes the listed inventories off the bill
+        for number, (held, _waybill) in linking.items():
+            other = links.get(number)
+            problems += rules.unlink_problems(
+                held.view, bill=bill, linked_to=other.bill_no if other is not None else None
+            )
+        if problems:
+            return rules.refused("bill link deletion", problems)
+        for number in linking:
+            session.delete(links[number])
+        taken_off = rules.done(
+            f"总分单已删除 / {len(linking)} inventories taken off bill {bill}: "
+            + ", ".join(linking)
+        )
+        return replace(taken_off, register=False, unregister=True)
     for number, (held, waybill) in linking.items():
         other = links.get(number)
         problems += rules.link_problems(

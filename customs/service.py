@@ -215,6 +215,9 @@ _REQUESTS = {
 }
 
 
+# Deleting these undoes what they did (a CEB607 deletion takes inventories off its bill).
+_DELETION_TAKES_EFFECT = frozenset({"CEB607Message"})
+
 # Inventories have a lifecycle: they are withdrawn by a cancellation, never deleted.
 _WITHDRAWN_BY = {"CEB621Message": "CEB623Message", "CEB603Message": "CEB605Message"}
 
@@ -279,7 +282,9 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
         older_than_declared=previous is not None and _app_time(document) < _app_time(previous),
         withdrawn_by=_WITHDRAWN_BY.get(document.message_type),
     )
-    if decision.accepted and not decision.unregister:
+    if decision.accepted and (
+        not decision.unregister or document.message_type in _DELETION_TAKES_EFFECT
+    ):
         decision = _take_effect(customs, session, document, decision)
     now = utc_now()
     if decision.register:

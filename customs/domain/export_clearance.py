@@ -169,6 +169,16 @@ def link_problems(
     return found
 
 
+def unlink_problems(inventory: Inventory, *, bill: str, linked_to: str | None) -> list[str]:
+    """Why a CEB607 deletion (appType 3) cannot take `inventory` off master bill `bill`: it
+    left or was cancelled (its link is history), or it is not under that bill."""
+    found = [why] if (why := refusal(inventory, Step.LINK)) is not None else []
+    if linked_to != bill:
+        under = f" (it travels under {linked_to})" if linked_to else ""
+        found.append(f"inventory {inventory.invt_no} is not linked under bill {bill}{under}")
+    return found
+
+
 def part_problems(head: Mapping[str, str]) -> list[str]:
     """A split CEB507/509/607 part is handled on its own; its msgSeqNo must fit its msgCount
     (§1.5 rule 14: numbered from 1 without gaps)."""

@@ -65,10 +65,13 @@ def _arrival(copNo: str, waybills: Sequence[str]) -> bytes:
     return write_message("CEB507Message", [(head, _lines(waybills))], SENDER)
 
 
-def _bill_link(copNo: str, bill_no: str, lines: Sequence[tuple[str, str | None]]) -> bytes:
+def _bill_link(
+    copNo: str, bill_no: str, lines: Sequence[tuple[str, str | None]], app_type: str = "1"
+) -> bytes:
     """A CEB607 linking (logisticsNo, invtNo or None) lines under a master bill."""
     head = {
         **_common(copNo),
+        "appType": app_type,
         "agentCode": CONSIGNOR,
         "agentName": NAME,
         "trafMode": "5",
@@ -333,6 +336,37 @@ def test_a_bill_link_takes_an_inventory_on_its_own_waybill_under_one_bill_unless
     assert rules.link_problems(inventory, **{**link, "linked_to": "B1", "may_move": True}) == []
     closed = Inventory("I1", 899, logistics_no="L1")
     assert "is closed (899)" in rules.link_problems(closed, **link)[0]
+
+
+def test_a_bill_link_deletion_takes_an_inventory_only_off_its_own_bill():
+    inventory = Inventory("I1", 800, logistics_no="L1")
+    assert rules.unlink_problems(inventory, bill="B1", linked_to="B1") == []
+    assert rules.unlink_problems(inventory, bill="B1", linked_to="B2") == [
+        "inventory I1 is not linked under bill B1 (it travels under B2)"
+    ]
+    assert rules.unlink_problems(inventory, bill="B1", linked_to=None) == [
+        "inventory I1 is not linked under bill B1"
+    ]
+    left = Inventory("I1", 899, logistics_no="L1")
+    assert "is closed (899)" in rules.unlink_problems(left, bill="B1", linked_to="B1")[0]
+
+
+def test_a_deleted_bill_link_frees_the_inventory_for_another_bill(broker, customs, risk_engine):
+    with workers(broker, customs, risk_engine):
+        inventory = _answer(customs, _inventory("D1"))
+        _answer(customs, _arrival("ARR-D", ["L-D1"]))
+        number = inventory.keys["invtNo"]
+        linked = _answer(customs, _bill_link("WB-D1", "BILL-D1", [("L-D1", number)]))
+        elsewhere = _answer(customs, _bill_link("WB-D2", "BILL-D2", [("L-D1", number)]))
+        # a deletion names the link it deletes (same agent and copNo), as every appType 3 does
+        wrong = _answer(customs, _bill_link("WB-D1", "BILL-D9", [("L-D1", number)], "3"))
+        deleted = _answer(customs, _bill_link("WB-D1", "BILL-D1", [("L-D1", number)], "3"))
+        moved = _answer(customs, _bill_link("WB-D5", "BILL-D2", [("L-D1", number)]))
+    assert linked.return_status == 399, linked.return_info
+    assert elsewhere.return_status == 100 and "travels under bill BILL-D1" in elsewhere.return_info
+    assert wrong.return_status == 100 and "not linked under bill BILL-D9" in wrong.return_info
+    assert deleted.return_status == 399 and "taken off bill BILL-D1" in deleted.return_info
+    assert moved.return_status == 399, moved.return_info
 
 
 def test_an_arrival_names_export_goods_in_a_part_that_fits_its_count():
