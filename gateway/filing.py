@@ -9,6 +9,7 @@ are then rendered to XML by customs, signed here and submitted.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -180,6 +181,7 @@ async def create_identity(gateway: Gateway, principal: Principal) -> dict[str, A
         codes=" ".join(registered),
         created_at=utc_now(),
     )
+    retired: list[SigningIdentity] = []
     with Session(gateway.engine, expire_on_commit=False) as session, session.begin():
         for old in session.execute(
             select(SigningIdentity).where(
@@ -188,6 +190,7 @@ async def create_identity(gateway: Gateway, principal: Principal) -> dict[str, A
             )
         ).scalars():
             old.revoked_at = utc_now()
+            retired.append(old)
         session.add(identity)
         session.flush()
         audit(
@@ -197,9 +200,39 @@ async def create_identity(gateway: Gateway, principal: Principal) -> dict[str, A
             identity.id,
             {"codes": registered, "algorithm": identity.algorithm},
         )
+    for old in retired:
+        await _revoke_at_customs(gateway, principal, old)
     shown = identity_json(identity)
     assert shown is not None
     return shown
+
+
+async def _revoke_at_customs(
+    gateway: Gateway, principal: Principal, retired: SigningIdentity
+) -> None:
+    """A retired identity's certificates stop being accepted by customs (best effort: what is
+    not revoked now is listed on the keys page as the old certificate)."""
+    fingerprint = hashlib.sha256(_der(retired.certificate)).hexdigest()
+    for code in retired.codes.split():
+        listed = await call(
+            gateway.customs,
+            "customs",
+            "GET",
+            "/v1/certificates",
+            principal,
+            params={"enterpriseCode": code},
+        )
+        if listed.status_code != 200:
+            continue
+        for certificate in listed.json()["certificates"]:
+            if certificate["fingerprint"] == fingerprint and certificate["revokedAt"] is None:
+                await call(
+                    gateway.customs,
+                    "customs",
+                    "DELETE",
+                    f"/v1/certificates/{certificate['id']}",
+                    principal,
+                )
 
 
 def problem_errors(answer: httpx.Response) -> list[dict[str, Any]]:

@@ -66,6 +66,13 @@ def test_a_seller_files_an_order_and_a_hosted_signed_inventory_with_preflight(pl
     assert sorted(identity["identity"]["codes"]) == [EBP, EBC]
     audit = platform.client.get("/api/v1/admin/audit", headers=platform.as_admin()).json()
     assert "signing_identity.create" in {e["action"] for e in audit["entries"]}
+    replaced = _post(platform, "/seller/signing-identity", {}, page="/seller/keys")
+    assert replaced.status_code == 303
+    registered = platform.client.get(
+        f"/api/v1/certificates?enterpriseCode={EBC}", headers=seller.auth()
+    ).json()["certificates"]
+    assert len(registered) == 2  # the first identity's certificate is revoked at customs
+    assert sorted(c["revokedAt"] is None for c in registered) == [False, True]
 
     checked = _post(
         platform,
