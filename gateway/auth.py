@@ -14,6 +14,7 @@ from gateway.identity import (
     CSRF_HEADER,
     SESSION_COOKIE,
     Forbidden,
+    TooLarge,
     Unauthenticated,
 )
 
@@ -35,7 +36,7 @@ async def authenticate(request: Request) -> Principal:
     if credential is not None:
         identity = await run_in_threadpool(gateway.identities.client, credential)
         if identity.require_signature or "x-clearway-signature" in request.headers:
-            body = await request.body()
+            body = await _capped_body(request, gateway.settings.max_body_bytes)
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             await run_in_threadpool(
                 gateway.identities.check_signature,
@@ -60,6 +61,21 @@ async def authenticate(request: Request) -> Principal:
     )
     request.state.principal = principal
     return principal
+
+
+async def _capped_body(request: Request, limit: int) -> bytes:
+    """The body of a request the gateway must read itself (to check its signature), refused as
+    soon as it passes the cap; it is kept for the route, which passes it on."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body
+    return body
 
 
 Caller = Annotated[Principal, Depends(authenticate)]

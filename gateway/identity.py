@@ -37,6 +37,10 @@ class Unauthenticated(Exception):
     """No valid credentials (401)."""
 
 
+class TooLarge(Exception):
+    """A body over the gateway's size cap (413)."""
+
+
 class Forbidden(PermissionError):
     """Authenticated, but not allowed to do this (403)."""
 
@@ -260,40 +264,25 @@ class Identities:
         """Check a password (argon2) and open a session: (cookie value, CSRF token).
 
         Every failure says the same thing, whether the login exists or not; `lock_after`
-        failures in a row lock the account for `lock_minutes`.
+        failures in a row lock the account for `lock_minutes`, during which even the right
+        password is refused.
         """
         now = utc_now()
+        locked_until: datetime | None = None
         with Session(self.engine) as session, session.begin():
             user = session.execute(
                 select(User).where(col(User.login) == login).with_for_update()
             ).scalar_one_or_none()
             if user is None:
-                _verify(_DUMMY_HASH, password)
+                _verify(_DUMMY_HASH, password)  # as slow as a wrong password
                 raise Unauthenticated("wrong login or password")
             if user.locked_until is not None and _aware(user.locked_until) > now:
                 raise LockedOut(_aware(user.locked_until))
-            if not _verify(user.password_hash, password):
-                user.failed_logins += 1
-                if user.failed_logins >= lock_after:
-                    user.locked_until = now + timedelta(minutes=lock_minutes)
-                    user.failed_logins = 0
-                    locked = True
-                else:
-                    locked = False
-                session.flush()
-                if locked:
-                    assert user.locked_until is not None
-                    until = _aware(user.locked_until)
-                else:
-                    until = None
-            else:
-                until = None
-                user.failed_logins = 0
-                user.locked_until = None
+            if _verify(user.password_hash, password):
+                user.failed_logins, user.locked_until = 0, None
                 if _HASHER.check_needs_rehash(user.password_hash):
                     user.password_hash = _HASHER.hash(password)
-                cookie = secrets.token_urlsafe(32)
-                csrf = secrets.token_urlsafe(24)
+                cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
                 session.add(
                     WebSession(
                         token_hash=credentials.digest(cookie),
@@ -304,8 +293,13 @@ class Identities:
                     )
                 )
                 return cookie, csrf
-        if until is not None:
-            raise LockedOut(until)
+            user.failed_logins += 1
+            if user.failed_logins >= lock_after:
+                locked_until = now + timedelta(minutes=lock_minutes)
+                user.locked_until, user.failed_logins = locked_until, 0
+        # The failure is committed (it counts towards the lock) before it is answered.
+        if locked_until is not None:
+            raise LockedOut(locked_until)
         raise Unauthenticated("wrong login or password")
 
     def session_user(self, cookie: str) -> tuple[Principal, User, str]:

@@ -29,5 +29,7 @@ class GatewaySettings(BaseSettings):
     rate_per_s: float = 200.0
     rate_burst: int = 400
     token_ttl_s: int = 3600
+    # The largest body the gateway reads itself (signed requests); customs caps the rest.
+    max_body_bytes: int = 12 * 1024 * 1024
     # How long a verified API key is trusted without a database read (revocation delay).
     auth_cache_s: float = 5.0

@@ -6,7 +6,14 @@ from typing import Any
 
 from clearway.http import Problem
 from gateway import tenancy
-from gateway.identity import BadSignature, Forbidden, LockedOut, RateLimited, Unauthenticated
+from gateway.identity import (
+    BadSignature,
+    Forbidden,
+    LockedOut,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+)
 from gateway.upstream import UpstreamUnavailable, unavailable_problem
 
 
@@ -28,6 +35,10 @@ def _bad_signature(exc: BadSignature) -> Problem:
         detail=str(exc),
         errors=[{"path": exc.error.field, "rule": exc.error.rule, "message": exc.error.message}],
     )
+
+
+def _too_large(exc: TooLarge) -> Problem:
+    return Problem(413, "Body too large", type="/problems/too-large", detail=str(exc))
 
 
 def _forbidden(exc: Forbidden) -> Problem:
@@ -75,6 +86,7 @@ PROBLEMS: dict[type[Exception], Any] = {
     Unauthenticated: _unauthenticated,
     BadSignature: _bad_signature,
     Forbidden: _forbidden,
+    TooLarge: _too_large,
     LockedOut: _locked,
     RateLimited: _rate_limited,
     tenancy.Invalid: _invalid,

@@ -255,3 +255,17 @@ def test_every_post_takes_an_idempotency_key_a_certificate_is_registered_once(pl
     assert replayed.json()["id"] == made.json()["id"]
     subscriptions = platform.client.get("/api/v1/webhooks", headers=mine.auth()).json()
     assert len(subscriptions["subscriptions"]) == 1
+
+
+@pytest.fixture
+def small_platform(customs_url, gateway_database):
+    yield from make_platform(customs_url, gateway_database, max_body_bytes=1000)
+
+
+def test_a_signed_body_over_the_cap_is_refused_before_it_is_read_whole(small_platform):
+    mine = small_platform.tenant("Sender", [SENDER])
+    big = b"<x>" + b"a" * 5000 + b"</x>"
+    headers = {**mine.auth(), **_signed("not-checked-yet", big)}
+    answer = _submit(small_platform, headers, body=big)
+    assert answer.status_code == 413
+    assert answer.json()["type"] == "/problems/too-large"
