@@ -62,3 +62,9 @@ async def ruleset_version(version: str, request: Request, caller: Officer) -> Re
     """One rule set version with its documents."""
     path = f"/v1/ruleset/versions/{version}"
     return await forward(gateway_of(request).risk, "risk", request, path, caller)
+
+
+@router.get("/report")
+async def report(request: Request, caller: Officer) -> Response:
+    """Each rule's hit rate and precision against inspection findings, and the score drift."""
+    return await forward(gateway_of(request).risk, "risk", request, "/v1/report", caller)

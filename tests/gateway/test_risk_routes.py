@@ -45,5 +45,7 @@ def test_only_a_supervisor_changes_the_rule_set_and_the_change_names_them(staffe
     assert made.status_code == 201, made.text
     assert made.json()["changedBy"] == "supervisor.chen"
     assert staffed.client.get("/api/v1/risk/ruleset").json()["version"] == "rules-2026.12.9"
+    report = staffed.client.get("/api/v1/risk/report")
+    assert report.status_code == 200, report.text
     history = staffed.client.get("/api/v1/risk/ruleset/versions").json()
     assert "rules-2026.12.9" in json.dumps(history)
