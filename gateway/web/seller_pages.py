@@ -14,8 +14,8 @@ from gateway.context import gateway_of
 from gateway.domain import filing as forms
 from gateway.domain.access import Kind
 from gateway.upstream import call
+from gateway.web.documents import side_by_side
 from gateway.web.field_labels import LABELS
-from gateway.web.officer_pages import _side_by_side as side_by_side
 from gateway.web.session import check_form_csrf, redirect, render, signed_in
 from schemas.envelope import utc_now
 
