@@ -40,6 +40,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from clearway.database import as_utc
 from schemas.envelope import utc_now
 
 HEADER = "Idempotency-Key"
@@ -135,11 +136,7 @@ def claim(
                 ) from None
             if row.state == "done":
                 return StoredResponse(row.status_code, json.loads(row.headers or "{}"), row.body)
-            created = (
-                row.created_at
-                if row.created_at.tzinfo
-                else row.created_at.replace(tzinfo=now.tzinfo)
-            )
+            created = as_utc(row.created_at)
             if now - created < timedelta(seconds=stale_after_s):
                 raise KeyInUse(f"a request with the {HEADER} {key!r} is still being processed")
             taken = conn.execute(  # a crashed holder's claim: take it over, once

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlmodel import col
 
-from clearway.database import snapshot
+from clearway.database import as_utc, snapshot
 from customs import quota_store
 from customs.assembly import quota_year_of
 from customs.clearance_service import DeclarationNotFound
@@ -19,10 +19,6 @@ from customs.db import Decision, Declaration, Document, Receipt
 from customs.domain import dashboard
 from customs.domain.dashboard import DeclarationFacts, QueueFilter, QueueItem
 from schemas.envelope import utc_now
-
-
-def _aware(value: Any) -> Any:
-    return value if value.tzinfo else value.replace(tzinfo=utc_now().tzinfo)
 
 
 def review_queue(customs: Customs, chosen: QueueFilter, limit: int = 200) -> list[dict[str, Any]]:
@@ -49,7 +45,7 @@ def review_queue(customs: Customs, chosen: QueueFilter, limit: int = 200) -> lis
                 score=int(risk.get("score", 0)),
                 reasons=tuple(r["code"] for r in risk.get("reasons", ())),
                 hs_chapters=tuple(sorted({ln.get("gcode", "")[:2] for ln in parsed_lines})),
-                waiting_since=_aware(declaration.updated_at),
+                waiting_since=as_utc(declaration.updated_at),
             )
         )
     now = utc_now()
@@ -105,10 +101,10 @@ def statistics(customs: Customs, days: int = 30) -> dict[str, Any]:
         ).all()
     facts = [
         DeclarationFacts(
-            created=_aware(created),
+            created=as_utc(created),
             status=status,
             inspected=declaration_id in inspected,
-            released_at=_aware(released[inventory]) if inventory in released else None,
+            released_at=as_utc(released[inventory]) if inventory in released else None,
         )
         for declaration_id, created, status, inventory in declarations
     ]
@@ -141,7 +137,7 @@ def buyer_history(customs: Customs, declaration_id: str, limit: int = 50) -> dic
         year = (
             quota_year_of(json.loads(inventory.head))
             if inventory is not None
-            else _aware(declaration.created_at).year
+            else as_utc(declaration.created_at).year
         )
         others = session.execute(
             select(Declaration)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway.database import as_utc
 from gateway.box import SecretBox
 from gateway.db import AccessToken, ApiClient, RequestNonce, Tenant, TenantCode, User, WebSession
 from gateway.domain import credentials, signing
@@ -71,10 +72,6 @@ class LockedOut(Exception):
 
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=utc_now().tzinfo)
 
 
 def _tenant_principal(session: Session, tenant_id: str, name: str, via: str) -> Principal:
@@ -145,7 +142,7 @@ class Identities:
         with Session(self.engine) as session:
             if credential.startswith(credentials.TOKEN_PREFIX):
                 token = session.get(AccessToken, credentials.digest(credential))
-                if token is None or _aware(token.expires_at) <= utc_now():
+                if token is None or as_utc(token.expires_at) <= utc_now():
                     raise Unauthenticated("the access token is unknown or expired")
                 client = session.get(ApiClient, token.client_id)
                 via = "oauth"
@@ -276,8 +273,8 @@ class Identities:
             if user is None:
                 _verify(_DUMMY_HASH, password)  # as slow as a wrong password
                 raise Unauthenticated("wrong login or password")
-            if user.locked_until is not None and _aware(user.locked_until) > now:
-                raise LockedOut(_aware(user.locked_until))
+            if user.locked_until is not None and as_utc(user.locked_until) > now:
+                raise LockedOut(as_utc(user.locked_until))
             if _verify(user.password_hash, password):
                 user.failed_logins, user.locked_until = 0, None
                 if _HASHER.check_needs_rehash(user.password_hash):
@@ -306,7 +303,7 @@ class Identities:
         """The principal, user and CSRF token of a browser session cookie."""
         with Session(self.engine, expire_on_commit=False) as session:
             found = session.get(WebSession, credentials.digest(cookie))
-            if found is None or _aware(found.expires_at) <= utc_now():
+            if found is None or as_utc(found.expires_at) <= utc_now():
                 raise Unauthenticated("the session has ended; sign in again")
             user = session.get(User, found.user_id)
             if user is None:

@@ -23,6 +23,7 @@ from sqlalchemy import CursorResult, Engine, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway.database import as_utc
 from gateway.box import SecretBox
 from gateway.db import TenantCode, WebhookDelivery, WebhookSubscription
 from gateway.domain import webhooks as rules
@@ -300,11 +301,7 @@ class Deliverer:
                 self.delivered += 1
                 return
             self.failed_attempts += 1
-            created = (
-                row.created_at
-                if row.created_at.tzinfo
-                else row.created_at.replace(tzinfo=now.tzinfo)
-            )
+            created = as_utc(row.created_at)
             retry_at = rules.next_attempt(created, now, row.attempts, self.first_retry_s)
             if retry_at is None:
                 row.state = "failed"

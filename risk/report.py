@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway.database import as_utc
 from risk.db import RiskAssessment, RiskLabel
 from risk.model import drift
 from risk.model.gbm import RiskModel
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def report(engine: Engine, model: RiskModel | None) -> dict[str, Any]:
@@ -60,9 +56,9 @@ def report(engine: Engine, model: RiskModel | None) -> dict[str, Any]:
     total = len(assessed)
     until = None if model is None else model.meta.get("training", {}).get("trained_until")
     if until:
-        cutoff = _utc(datetime.fromisoformat(until))
-        reference = [s for _r, s, _ro, at, _o in assessed if _utc(at) <= cutoff]
-        recent = [s for _r, s, _ro, at, _o in assessed if _utc(at) > cutoff]
+        cutoff = as_utc(datetime.fromisoformat(until))
+        reference = [s for _r, s, _ro, at, _o in assessed if as_utc(at) <= cutoff]
+        recent = [s for _r, s, _ro, at, _o in assessed if as_utc(at) > cutoff]
         split = f"assessed up to {until} (the current model's training data) against after it"
     else:
         half = total // 2

@@ -4,13 +4,13 @@ audited history of changes. The gateway sets X-Clearway-Actor to the signed-in o
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from clearway.database import as_utc
 from risk import ruleset_store
 from risk.db import RuleSetChange
 
@@ -102,7 +102,7 @@ def _change_view(change: RuleSetChange, *, documents: bool) -> dict[str, Any]:
         "seq": change.seq,
         "previousVersion": change.previous_version,
         "changedBy": change.actor,
-        "changedAt": _utc(change.changed_at).isoformat(),
+        "changedAt": as_utc(change.changed_at).isoformat(),
         "reason": change.reason,
         "changes": json.loads(change.changes),
     }
@@ -110,8 +110,3 @@ def _change_view(change: RuleSetChange, *, documents: bool) -> dict[str, Any]:
         view["ruleset"] = json.loads(change.document)
         view["previousRuleset"] = json.loads(change.previous_document)
     return view
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite gives back the stored UTC time without its zone
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
