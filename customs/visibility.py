@@ -41,12 +41,17 @@ def submission_visible(customs: Customs, scope: Scope, submission_id: str) -> bo
         return submission is not None and submission.sender_code in scope.codes
 
 
+def _documents_of(scope: Scope) -> Select[tuple[str]]:
+    """The ids of the documents carrying one of the scope's codes."""
+    assert scope.codes is not None
+    return select(col(DocumentParty.document_id)).where(col(DocumentParty.code).in_(scope.codes))
+
+
 def declaration_filter(scope: Scope) -> list[ColumnElement[bool]]:
     """WHERE clauses keeping the declarations one of whose documents carries a scope code."""
     if scope.everything:
         return []
-    assert scope.codes is not None
-    mine = select(col(DocumentParty.document_id)).where(col(DocumentParty.code).in_(scope.codes))
+    mine = _documents_of(scope)
     return [
         or_(
             col(Declaration.order_document_id).in_(mine),
@@ -71,9 +76,7 @@ def document_filter(scope: Scope) -> list[ColumnElement[bool]]:
     """WHERE clauses keeping the documents that carry a scope code."""
     if scope.everything:
         return []
-    assert scope.codes is not None
-    mine = select(col(DocumentParty.document_id)).where(col(DocumentParty.code).in_(scope.codes))
-    return [col(Document.id).in_(mine)]
+    return [col(Document.id).in_(_documents_of(scope))]
 
 
 def certificate_visible(customs: Customs, scope: Scope, certificate_id: int) -> bool:
