@@ -153,3 +153,29 @@ def test_a_batch_slower_than_max_poll_interval_loses_no_event_and_stops_nothing(
         wait_for(lambda: effects(engine, late.payload.document_id) == 1, timeout_s=20)
     assert [effects(engine, e.payload.document_id) for e in events] == [1] * 5
     assert loop.stats.processed == 6
+
+
+def test_a_batched_handler_gets_the_new_events_of_a_batch_in_one_call_in_topic_order(
+    broker, engine
+):
+    """Duplicates are left out before the call; each event keeps its own context, so what the
+    handler emits for one event is caused by that event."""
+    from messaging.consumer import Batched
+
+    calls: list[list[str]] = []
+
+    def handle(run) -> None:
+        calls.append([str(payload.document_id) for _, payload in run])
+        for ctx, payload in run:
+            assert ctx.envelope.payload is payload
+            record_effect(ctx, payload)
+
+    events = [received(key="order-1") for _ in range(6)]  # one key: one partition, one order
+    sent = [events[0], events[1], events[0], *events[2:]]
+    publish(broker.settings, TOPIC, *(_bytes(e) for e in sent))  # waiting before the loop starts
+    with running(consumer_loop(engine, broker.settings, Batched(handle))) as loop:
+        wait_for(lambda: loop.stats.processed + loop.stats.duplicates == len(sent))
+    handled = [document for call in calls for document in call]
+    assert handled == [str(e.payload.document_id) for e in events]
+    assert len(calls) == 1
+    assert all(effects(engine, e.payload.document_id) == 1 for e in events)
