@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -89,7 +89,12 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
             declaration.waybill_document_id = _accepted_waybill(session, declaration.order_no)
         declaration.updated_at = now
         session.flush()
-        if _complete(declaration) and declaration.status == clearance.ACCEPTED:
+        # Assessed once: a document changed after that does not take the buyer's quota again.
+        if (
+            _complete(declaration)
+            and declaration.status == clearance.ACCEPTED
+            and declaration.tax is None
+        ):
             assess(customs, ctx, declaration)
 
 
@@ -150,24 +155,46 @@ def _complete(declaration: Declaration) -> bool:
     )
 
 
-def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> None:
-    """Match the four documents, tax the declaration and take the buyer's quota, or reject it."""
-    session = ctx.session
-    docs = documents_of(session, declaration)
-    loaded = {role: declared_doc(customs, d) for role, d in docs.items() if d is not None}
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rules make of a complete declaration, before its buyer's quota is taken.
 
-    def reject(code: int, info: str) -> None:
-        issue(session, ctx.emit, declaration, inventory=docs["inventory"], code=code, info=info)
+    `refusal` (code, info) rejects it; otherwise `tax` (JSON) is its tax, `quota_amount` what
+    it takes from the buyer's year and `ready` the event that hands it to risk.
+    """
 
+    mismatches: str
+    refusal: tuple[int, str] | None = None
+    tax: str | None = None
+    quota_amount: Decimal = Decimal("0")
+    ready: DeclarationReadyV1 | None = None
+
+
+QUOTA_REFUSAL = (
+    "超过年度限额 / the buyer's used quota plus this purchase exceeds the annual limit (-621018)"
+)
+
+
+def evaluate(
+    customs: Customs,
+    *,
+    declaration_id: str,
+    order_no: str,
+    ebp_code: str,
+    buyer_key: str | None,
+    docs: Mapping[str, Doc],
+    statuses: Mapping[str, int],
+    used: Decimal,
+) -> Verdict:
+    """Match the four documents (`docs` by role) and tax the declaration; no database.
+
+    `statuses`: the return status of the order, payment and waybill (by role); `used`: what
+    the buyer has used of the inventory's year.
+    """
     order, payment, waybill, inventory = (
-        loaded[r] for r in ("order", "payment", "waybill", "inventory")
+        docs[r] for r in ("order", "payment", "waybill", "inventory")
     )
     year = quota_year_of(inventory.head)
-    used = (
-        quota_store.used(session, buyer_key=declaration.buyer_key, year=year)
-        if declaration.buyer_key
-        else Decimal("0")
-    )
     result = match_declaration(
         order,
         payment,
@@ -181,21 +208,22 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
         facts=MatchFacts(
             found={"CEB311": 1, "CEB411": 1, "CEB511": 1},
             counterpart_status={
-                code: docs[ROLES[message]].return_status  # type: ignore[union-attr]
-                for code, message in _MATCH_CODE.items()
+                code: statuses[ROLES[message]] for code, message in _MATCH_CODE.items()
             },
             annual_used=used,
         ),
     )
-    declaration.mismatches = json.dumps([asdict(m) for m in result.mismatches], ensure_ascii=False)
+    mismatches = json.dumps([asdict(m) for m in result.mismatches], ensure_ascii=False)
     # The limits (X11, X12) are answered by the tax assessment below with their own codes.
     blocking = [
         m for m in result.mismatches if m.severity == "error" and m.rule not in _LIMIT_RULES
     ]
     if blocking:
         reasons = "; ".join(f"{m.rule} {m.message}" for m in blocking)
-        reject(clearance.REJECTED, f"三单对碰不一致 / the four documents do not match: {reasons}")
-        return
+        return Verdict(
+            mismatches,
+            (clearance.REJECTED, f"三单对碰不一致 / the four documents do not match: {reasons}"),
+        )
     try:
         lines = tax_lines(inventory)
         tax = assess_tax(
@@ -207,27 +235,13 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
             settings=customs.tax_settings,
         )
     except (UnknownHsCode, ValueError) as exc:
-        reject(clearance.REJECTED, f"商品编码或数量有误 / the goods cannot be taxed: {exc}")
-        return
-    if isinstance(tax, TaxRefusal):
-        reject(tax.return_status, tax.message)
-        return
-    taken = declaration.buyer_key is not None and quota_store.consume(
-        session,
-        declaration_id=declaration.id,
-        buyer_key=declaration.buyer_key,
-        year=year,
-        amount=tax.quota_amount,
-        annual_limit=customs.tax_settings.annual_limit,
-    )
-    if not taken:
-        reject(
-            OVER_ANNUAL_LIMIT,
-            "超过年度限额 / the buyer's used quota plus this purchase exceeds the annual "
-            "limit (-621018)",
+        return Verdict(
+            mismatches,
+            (clearance.REJECTED, f"商品编码或数量有误 / the goods cannot be taxed: {exc}"),
         )
-        return
-    declaration.tax = json.dumps(
+    if isinstance(tax, TaxRefusal):
+        return Verdict(mismatches, (tax.return_status, tax.message))
+    tax_json = json.dumps(
         {
             "regime": tax.regime.value,
             "dutiableValue": str(tax.dutiable_value),
@@ -241,40 +255,83 @@ def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> N
             ],
         }
     )
-    ctx.emit(
-        DeclarationReadyV1(
-            declaration_id=uuid.UUID(declaration.id),
-            order_no=declaration.order_no,
-            ebp_code=declaration.ebp_code,
-            ebc_code=inventory.head["ebcCode"],
-            logistics_code=inventory.head["logisticsCode"],
-            trade_mode=inventory.head["tradeMode"],
-            buyer_key=declaration.buyer_key or "unknown",
-            goods_value=amount(order.head.get("goodsValue")),
-            dutiable_value=tax.dutiable_value,
-            tax_total=tax.total_tax,
-            buyer_used_this_year=used + tax.quota_amount,
-            agent_code=inventory.head.get("agentCode") or None,
-            departure_country=inventory.head.get("country") or None,
-            transport_mode=inventory.head.get("trafMode") or None,
-            net_weight=amount(inventory.head.get("netWeight")) or None,
-            lines=tuple(
-                DeclaredLine(
-                    gnum=line.gnum,
-                    gcode=line.gcode,
-                    item_name=line.item_name,
-                    qty=line.qty,
-                    unit_price=line.unit_price,
-                    total_price=line.total_price,
-                    country=raw.get("country", "000"),
-                )
-                for line, raw in zip(lines, inventory.lines, strict=True)
-            ),
-            phone_key=customs.vault.phone_key(inventory.head.get("buyerTelephone", "")),
-            address_key=customs.vault.address_key(inventory.head.get("consigneeAddress", "")),
+    ready = DeclarationReadyV1(
+        declaration_id=uuid.UUID(declaration_id),
+        order_no=order_no,
+        ebp_code=ebp_code,
+        ebc_code=inventory.head["ebcCode"],
+        logistics_code=inventory.head["logisticsCode"],
+        trade_mode=inventory.head["tradeMode"],
+        buyer_key=buyer_key or "unknown",
+        goods_value=amount(order.head.get("goodsValue")),
+        dutiable_value=tax.dutiable_value,
+        tax_total=tax.total_tax,
+        buyer_used_this_year=used + tax.quota_amount,
+        agent_code=inventory.head.get("agentCode") or None,
+        departure_country=inventory.head.get("country") or None,
+        transport_mode=inventory.head.get("trafMode") or None,
+        net_weight=amount(inventory.head.get("netWeight")) or None,
+        lines=tuple(
+            DeclaredLine(
+                gnum=line.gnum,
+                gcode=line.gcode,
+                item_name=line.item_name,
+                qty=line.qty,
+                unit_price=line.unit_price,
+                total_price=line.total_price,
+                country=raw.get("country", "000"),
+            )
+            for line, raw in zip(lines, inventory.lines, strict=True)
         ),
-        key=declaration.order_no,
+        phone_key=customs.vault.phone_key(inventory.head.get("buyerTelephone", "")),
+        address_key=customs.vault.address_key(inventory.head.get("consigneeAddress", "")),
     )
+    return Verdict(mismatches, tax=tax_json, quota_amount=tax.quota_amount, ready=ready)
+
+
+def assess(customs: Customs, ctx: HandlerContext, declaration: Declaration) -> None:
+    """Match the four documents, tax the declaration and take the buyer's quota, or reject it."""
+    session = ctx.session
+    docs = documents_of(session, declaration)
+    loaded = {role: declared_doc(customs, d) for role, d in docs.items() if d is not None}
+    year = quota_year_of(loaded["inventory"].head)
+    used = (
+        quota_store.used(session, buyer_key=declaration.buyer_key, year=year)
+        if declaration.buyer_key
+        else Decimal("0")
+    )
+    verdict = evaluate(
+        customs,
+        declaration_id=declaration.id,
+        order_no=declaration.order_no,
+        ebp_code=declaration.ebp_code,
+        buyer_key=declaration.buyer_key,
+        docs=loaded,
+        statuses={role: d.return_status for role, d in docs.items() if d is not None},
+        used=used,
+    )
+    declaration.mismatches = verdict.mismatches
+
+    def reject(code: int, info: str) -> None:
+        issue(session, ctx.emit, declaration, inventory=docs["inventory"], code=code, info=info)
+
+    if verdict.refusal is not None:
+        reject(*verdict.refusal)
+        return
+    assert verdict.ready is not None
+    taken = declaration.buyer_key is not None and quota_store.consume(
+        session,
+        declaration_id=declaration.id,
+        buyer_key=declaration.buyer_key,
+        year=year,
+        amount=verdict.quota_amount,
+        annual_limit=customs.tax_settings.annual_limit,
+    )
+    if not taken:
+        reject(OVER_ANNUAL_LIMIT, QUOTA_REFUSAL)
+        return
+    declaration.tax = verdict.tax
+    ctx.emit(verdict.ready, key=declaration.order_no)
 
 
 def quota_year_of(inventory_head: Mapping[str, str]) -> int:
@@ -319,18 +376,37 @@ def issue(
         )
     )
     emit(
-        ClearanceChangedV1(
-            declaration_id=uuid.UUID(declaration.id),
-            document_id=uuid.UUID(inventory.id),
+        clearance_changed(
+            declaration_id=declaration.id,
+            inventory_id=inventory.id,
             order_no=declaration.order_no,
-            return_status=code,
-            return_info=info,
-            parties=_parties(inventory),
+            code=code,
+            info=info,
+            inventory_head=json.loads(inventory.head),
         ),
         key=declaration.order_no,
     )
 
 
-def _parties(document: Document) -> dict[str, Any]:
-    head = json.loads(document.head)
-    return {k: head[k] for k in ("ebpCode", "ebcCode", "agentCode", "logisticsCode") if head.get(k)}
+def clearance_changed(
+    *,
+    declaration_id: str,
+    inventory_id: str,
+    order_no: str,
+    code: int,
+    info: str,
+    inventory_head: Mapping[str, str],
+) -> ClearanceChangedV1:
+    """The event announcing an inventory's new return status to whom it concerns."""
+    return ClearanceChangedV1(
+        declaration_id=uuid.UUID(declaration_id),
+        document_id=uuid.UUID(inventory_id),
+        order_no=order_no,
+        return_status=code,
+        return_info=info,
+        parties={
+            k: inventory_head[k]
+            for k in ("ebpCode", "ebcCode", "agentCode", "logisticsCode")
+            if inventory_head.get(k)
+        },
+    )

@@ -6,8 +6,8 @@ from functools import partial
 
 from customs.clearance_service import apply_route
 from customs.context import Customs
-from customs.service import process_received
-from messaging.consumer import HandlerTable
+from customs.intake import process_received_run
+from messaging.consumer import Batched, HandlerTable
 from schemas.events import DocumentReceivedV1, RiskAssessedV1
 from schemas.topics import CUSTOMS_INBOUND, RISK_EVENTS
 
@@ -17,6 +17,6 @@ TOPICS = (CUSTOMS_INBOUND, RISK_EVENTS)
 def handlers(customs: Customs) -> HandlerTable:
     """The events customs consumes, each with its use case."""
     return {
-        DocumentReceivedV1: partial(process_received, customs),
+        DocumentReceivedV1: Batched(partial(process_received_run, customs)),
         RiskAssessedV1: partial(apply_route, customs),
     }

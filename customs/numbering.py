@@ -13,22 +13,35 @@ from customs.db import Counter
 
 def next_value(session: Session, name: str) -> int:
     """The next number of the sequence `name` (1, 2, ...), taken inside the caller's transaction."""
+    return next_values(session, name, 1)[0]
+
+
+def next_values(session: Session, name: str, count: int) -> range:
+    """The next `count` numbers of the sequence `name`, taken at once (one UPDATE)."""
     dialect = session.get_bind().dialect.name
     ensure = (pg_insert if dialect == "postgresql" else sqlite_insert)(Counter).values(
         name=name, value=0
     )
     session.execute(ensure.on_conflict_do_nothing())
-    return int(
+    last = int(
         session.execute(
             update(Counter)
             .where(col(Counter.name) == name)
-            .values(value=col(Counter.value) + 1)
+            .values(value=col(Counter.value) + count)
             .returning(col(Counter.value))
         ).scalar_one()
     )
+    return range(last - count + 1, last + 1)
 
 
 def inventory_number(session: Session, *, customs_code: str, year: int, ie_flag: str) -> str:
     """An inventory number (`invtNo`): district (4) + year (4) + I/E + a 9-digit serial."""
-    serial = next_value(session, f"invt:{customs_code}:{year}:{ie_flag}")
-    return f"{customs_code}{year:04d}{ie_flag}{serial:09d}"
+    return inventory_numbers(session, customs_code=customs_code, year=year, ie_flag=ie_flag)[0]
+
+
+def inventory_numbers(
+    session: Session, *, customs_code: str, year: int, ie_flag: str, count: int = 1
+) -> list[str]:
+    """`count` inventory numbers in sequence, taken at once."""
+    serials = next_values(session, f"invt:{customs_code}:{year}:{ie_flag}", count)
+    return [f"{customs_code}{year:04d}{ie_flag}{serial:09d}" for serial in serials]

@@ -315,19 +315,12 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
     )
     session.flush()
     head = json.loads(document.head)
-    # Who the document concerns: its enterprise codes and its sender (webhooks go to them).
-    parties = {role: head[role] for role in PARTY_FIELDS if head.get(role)}
-    parties["copCode"] = event.sender_code
     if decision.accepted:
         ctx.emit(
-            DocumentAcceptedV1(
-                document_id=event.document_id,
-                message_type=document.message_type,
-                business_key=document.business_key,
-                declared_key=document.declared_key,
-                parties=parties,
-                goods_value=_goods_value(head),
-                currency=head.get("currency"),
+            accepted_event(
+                event,
+                document.declared_key,
+                head,
                 line_count=len(json.loads(document.lines)),
                 return_status=decision.return_status,
             ),
@@ -343,10 +336,39 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
                 business_key=document.business_key,
                 return_status=decision.return_status,
                 return_info=decision.return_info,
-                parties=parties,
+                parties=parties_of(head, event.sender_code),
             ),
             key=document.business_key,
         )
+
+
+def parties_of(head: dict[str, str], sender_code: str) -> dict[str, str]:
+    """Who a document concerns: its enterprise codes and its sender (webhooks go to them)."""
+    parties = {role: head[role] for role in PARTY_FIELDS if head.get(role)}
+    parties["copCode"] = sender_code
+    return parties
+
+
+def accepted_event(
+    event: DocumentReceivedV1,
+    declared_key: str,
+    head: dict[str, str],
+    *,
+    line_count: int,
+    return_status: int,
+) -> DocumentAcceptedV1:
+    """The event announcing that customs took a received document in."""
+    return DocumentAcceptedV1(
+        document_id=event.document_id,
+        message_type=event.message_type,
+        business_key=event.business_key,
+        declared_key=declared_key,
+        parties=parties_of(head, event.sender_code),
+        goods_value=_goods_value(head),
+        currency=head.get("currency"),
+        line_count=line_count,
+        return_status=return_status,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,499 @@
+"""The customs worker's hot path: a run of received documents decided in a few statements.
+
+Most documents customs receives are new (appType 1) orders, payments, waybills and inventories
+whose key is not declared yet. For those, a run of events is decided together: the rows it
+needs are read in a handful of queries, each document is decided by the same rules and in the
+same order as `service.process_received` would (`decide`, inventory numbers, filing into its
+declaration, `assembly.evaluate` once the declaration is complete, the buyer's quota), and the
+results are written with one statement per table. Every other event (a change, a deletion, a
+duplicate, a cancellation, a return, an export message) is handled by `process_received` in its
+place: the run is cut there, so every event sees what it would have seen handled alone.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from customs import quota_store
+from customs.assembly import QUOTA_REFUSAL, ROLES, clearance_changed, evaluate, quota_year_of
+from customs.ceb.documents import KINDS
+from customs.context import Customs
+from customs.db import BuyerQuota, Declaration, DeclaredKey, Document, QuotaUse, Receipt
+from customs.domain import clearance
+from customs.domain.declarations import decide
+from customs.domain.matching import Doc
+from customs.domain.quota import OVER_ANNUAL_LIMIT
+from customs.domain.receipts import ReturnStatus
+from customs.numbering import inventory_numbers
+from customs.service import accepted_event, process_received
+from customs.timefmt import return_time
+from messaging.consumer import HandlerContext
+from schemas.envelope import utc_now
+from schemas.events import DocumentReceivedV1
+
+DOCUMENT = Document.__table__  # type: ignore[attr-defined]
+DECLARATION = Declaration.__table__  # type: ignore[attr-defined]
+QUOTA = BuyerQuota.__table__  # type: ignore[attr-defined]
+_ROLE_COLUMNS = {role: f"{role}_document_id" for role in ROLES.values()}
+_DECLARATION_STATE = (
+    *_ROLE_COLUMNS.values(),
+    "status",
+    "buyer_key",
+    "mismatches",
+    "tax",
+    "updated_at",
+)
+
+Run = Sequence[tuple[HandlerContext, DocumentReceivedV1]]
+
+
+def process_received_run(customs: Customs, run: Run) -> None:
+    """Decide a run of received documents, as `process_received` would one by one."""
+    session = run[0][0].session
+    session.flush()
+    found = _documents(session, [str(event.document_id) for _, event in run])
+    declared = _declared(session, found.values())
+    taken: set[tuple[str, str]] = set()
+    segment: list[tuple[HandlerContext, DocumentReceivedV1]] = []
+    for ctx, event in run:
+        row = found.get(str(event.document_id))
+        if row is not None and _simple(row):
+            key = (row.message_type, row.declared_key)
+            if key not in declared and key not in taken:
+                taken.add(key)
+                segment.append((ctx, event))
+                continue
+        _Segment.decide(customs, session, segment)
+        segment = []
+        process_received(customs, ctx, event)
+        session.flush()
+    _Segment.decide(customs, session, segment)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Row:
+    """A document as the hot path reads and changes it."""
+
+    id: str
+    message_type: str
+    business_key: str
+    declared_key: str
+    app_type: str
+    head: str
+    personal: str | None
+    lines: str
+    buyer_key: str | None
+    return_status: int
+    created_at: datetime
+    invt_no: str | None
+    parsed: dict[str, str] | None = None
+
+    def public_head(self) -> dict[str, str]:
+        if self.parsed is None:
+            self.parsed = json.loads(self.head)
+        return self.parsed
+
+
+_ROW_COLUMNS = [DOCUMENT.c[name] for name in _Row.__dataclass_fields__ if name != "parsed"]
+
+
+def _documents(session: Session, ids: Iterable[str]) -> dict[str, _Row]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(*_ROW_COLUMNS).where(DOCUMENT.c.id.in_(wanted)))
+    return {row.id: _Row(*row) for row in rows}
+
+
+def _simple(row: _Row) -> bool:
+    """A new import document still to decide: what the hot path handles."""
+    return (
+        row.message_type in ROLES
+        and row.app_type == "1"
+        and row.return_status == ReturnStatus.DECLARING
+    )
+
+
+def _declared(session: Session, rows: Iterable[_Row]) -> set[tuple[str, str]]:
+    keys = {(row.message_type, row.declared_key) for row in rows if _simple(row)}
+    if not keys:
+        return set()
+    table = DeclaredKey.__table__  # type: ignore[attr-defined]
+    found = session.execute(
+        select(table.c.message_type, table.c.declared_key).where(
+            tuple_(table.c.message_type, table.c.declared_key).in_(list(keys))
+        )
+    )
+    return {(message_type, key) for message_type, key in found}
+
+
+# --- one segment of new import documents ---------------------------------------------------
+
+
+@dataclass
+class _Segment:
+    """New import documents decided together, and everything they change, written at the end."""
+
+    customs: Customs
+    session: Session
+    now: datetime
+    documents: dict[str, _Row]
+    declarations: dict[str, dict[str, Any]]
+    by_order: dict[str, list[dict[str, Any]]]
+    waybills: dict[str, tuple[datetime, str]]
+    quota_used: dict[tuple[str, int], int]
+    numbers: dict[tuple[str, int], list[str]]
+    new_declarations: list[str] = field(default_factory=list)
+    changed_declarations: set[str] = field(default_factory=set)
+    changed_documents: set[str] = field(default_factory=set)
+    changed_quota: set[tuple[str, int]] = field(default_factory=set)
+    declared_keys: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    quota_uses: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def decide(cls, customs: Customs, session: Session, items: Run) -> None:
+        if not items:
+            return
+        segment = cls._read(customs, session, [str(event.document_id) for _, event in items])
+        for ctx, event in items:
+            segment._take(ctx, event)
+        segment._write()
+        session.expire_all()  # ORM objects loaded before are stale now
+
+    @classmethod
+    def _read(cls, customs: Customs, session: Session, ids: list[str]) -> _Segment:
+        documents = _documents(session, ids)
+        order_nos = {row.public_head()["orderNo"] for row in documents.values()}
+        declarations = {
+            row.id: dict(row._mapping)
+            for row in session.execute(
+                select(DECLARATION).where(DECLARATION.c.order_no.in_(order_nos))
+            )
+        }
+        by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for declaration in declarations.values():
+            by_order[declaration["order_no"]].append(declaration)
+        waybills: dict[str, tuple[datetime, str]] = {}
+        for waybill_id, order_no, created_at in session.execute(
+            select(DOCUMENT.c.id, DOCUMENT.c.business_key, DOCUMENT.c.created_at).where(
+                DOCUMENT.c.message_type == "CEB511Message",
+                DOCUMENT.c.business_key.in_(order_nos),
+                DOCUMENT.c.return_status == clearance.ACCEPTED,
+            )
+        ):
+            _keep_latest(waybills, order_no, created_at, waybill_id)
+        referenced = {
+            declaration[column]
+            for declaration in declarations.values()
+            for column in _ROLE_COLUMNS.values()
+        }
+        referenced |= {waybill_id for _, waybill_id in waybills.values()}
+        referenced -= {None, *documents}
+        documents.update(_documents(session, referenced))
+        return cls(
+            customs=customs,
+            session=session,
+            now=utc_now(),
+            documents=documents,
+            declarations=declarations,
+            by_order=by_order,
+            waybills=waybills,
+            quota_used=_lock_quotas(session, _quota_keys(declarations.values(), documents, ids)),
+            numbers=_numbers(session, [documents[i] for i in ids]),
+        )
+
+    # -- deciding one document, as process_received does ------------------------------------
+    def _take(self, ctx: HandlerContext, event: DocumentReceivedV1) -> None:
+        row = self.documents[str(event.document_id)]
+        kind = KINDS[row.message_type]
+        decision = decide(
+            message_type=row.message_type,
+            label=kind.label,
+            app_type=row.app_type,
+            declared=False,
+            duplicate_code=kind.duplicate_code,
+            accepted_code=clearance.accepted_code(kind.receipt_message),
+        )
+        assert decision.accepted and decision.register and not decision.unregister
+        head = row.public_head()
+        if row.message_type == "CEB621Message" and row.invt_no is None:
+            year = quota_year_of(head)
+            row.invt_no = self.numbers[(head.get("customsCode", "0000"), year)].pop(0)
+        self.declared_keys.append(
+            {
+                "message_type": row.message_type,
+                "declared_key": row.declared_key,
+                "document_id": row.id,
+            }
+        )
+        self._set_status(row, decision.return_status, decision.return_info)
+        ctx.emit(
+            accepted_event(
+                event,
+                row.declared_key,
+                head,
+                line_count=len(json.loads(row.lines)),
+                return_status=decision.return_status,
+            ),
+            key=row.business_key,
+        )
+        if row.message_type == "CEB511Message" and decision.return_status == clearance.ACCEPTED:
+            _keep_latest(self.waybills, row.business_key, row.created_at, row.id)
+        self._attach(ctx, row)
+
+    def _set_status(self, row: _Row, code: int, info: str) -> None:
+        row.return_status = code
+        self.changed_documents.add(row.id)
+        self.receipts.append(
+            {
+                "document_id": row.id,
+                "return_status": code,
+                "return_info": info,
+                "return_time": return_time(self.now),
+                "created_at": self.now,
+            }
+        )
+
+    # -- assembly.attach, on the rows in memory -------------------------------------------
+    def _attach(self, ctx: HandlerContext, row: _Row) -> None:
+        role = ROLES[row.message_type]
+        head = row.public_head()
+        if role == "waybill":
+            targets = list(self.by_order.get(head["orderNo"], ()))
+        else:
+            ebp_code = head["ebpCode"]
+            found = [d for d in self.by_order.get(head["orderNo"], ()) if d["ebp_code"] == ebp_code]
+            targets = found or [self._new_declaration(head["ebpCode"], head["orderNo"])]
+        for declaration in targets:
+            declaration[_ROLE_COLUMNS[role]] = row.id
+            if role == "inventory":
+                declaration["status"] = clearance.ACCEPTED
+                declaration["buyer_key"] = row.buyer_key
+            if declaration["waybill_document_id"] is None:
+                latest = self.waybills.get(declaration["order_no"])
+                declaration["waybill_document_id"] = latest[1] if latest else None
+            declaration["updated_at"] = self.now
+            self.changed_declarations.add(declaration["id"])
+            if (
+                all(declaration[column] is not None for column in _ROLE_COLUMNS.values())
+                and declaration["status"] == clearance.ACCEPTED
+                and declaration["tax"] is None
+            ):
+                self._assess(ctx, declaration)
+
+    def _new_declaration(self, ebp_code: str, order_no: str) -> dict[str, Any]:
+        declaration: dict[str, Any] = {
+            column.name: column.default.arg if column.default is not None else None
+            for column in DECLARATION.columns
+        }
+        declaration.update(
+            id=str(uuid.uuid4()),
+            ebp_code=ebp_code,
+            order_no=order_no,
+            created_at=self.now,
+            updated_at=self.now,
+        )
+        self.declarations[declaration["id"]] = declaration
+        self.by_order[order_no].append(declaration)
+        self.new_declarations.append(declaration["id"])
+        return declaration
+
+    # -- assembly.assess, on the rows in memory -------------------------------------------
+    def _assess(self, ctx: HandlerContext, declaration: dict[str, Any]) -> None:
+        rows = {role: self.documents[declaration[column]] for role, column in _ROLE_COLUMNS.items()}
+        docs = {role: self._doc(row) for role, row in rows.items()}
+        buyer_key = declaration["buyer_key"]
+        quota_key = (buyer_key, quota_year_of(docs["inventory"].head))
+        used_units = self.quota_used.get(quota_key, 0) if buyer_key else 0
+        verdict = evaluate(
+            self.customs,
+            declaration_id=declaration["id"],
+            order_no=declaration["order_no"],
+            ebp_code=declaration["ebp_code"],
+            buyer_key=buyer_key,
+            docs=docs,
+            statuses={role: row.return_status for role, row in rows.items()},
+            used=quota_store.from_units(used_units) if buyer_key else Decimal("0"),
+        )
+        declaration["mismatches"] = verdict.mismatches
+        if verdict.refusal is not None:
+            self._reject(ctx, declaration, rows["inventory"], *verdict.refusal)
+            return
+        assert verdict.ready is not None
+        units = quota_store.to_units(verdict.quota_amount)
+        limit = quota_store.to_units(self.customs.tax_settings.annual_limit)
+        if buyer_key is None or used_units + units > limit:
+            self._reject(ctx, declaration, rows["inventory"], OVER_ANNUAL_LIMIT, QUOTA_REFUSAL)
+            return
+        self.quota_used[quota_key] = used_units + units
+        self.changed_quota.add(quota_key)
+        self.quota_uses.append(
+            {
+                "declaration_id": declaration["id"],
+                "buyer_key": buyer_key,
+                "year": quota_key[1],
+                "amount_units": units,
+                "restored_units": 0,
+            }
+        )
+        declaration["tax"] = verdict.tax
+        ctx.emit(verdict.ready, key=declaration["order_no"])
+
+    def _doc(self, row: _Row) -> Doc:
+        head = self.customs.vault.join(row.public_head(), row.personal)
+        return Doc(head=head, lines=tuple(json.loads(row.lines)))
+
+    def _reject(
+        self,
+        ctx: HandlerContext,
+        declaration: dict[str, Any],
+        inventory: _Row,
+        code: int,
+        info: str,
+    ) -> None:
+        """assembly.issue: the inventory's receipt and the clearance event."""
+        info = info[:1000]
+        declaration["status"] = code
+        declaration["updated_at"] = self.now
+        self._set_status(inventory, code, info)
+        ctx.emit(
+            clearance_changed(
+                declaration_id=declaration["id"],
+                inventory_id=inventory.id,
+                order_no=declaration["order_no"],
+                code=code,
+                info=info,
+                inventory_head=inventory.public_head(),
+            ),
+            key=declaration["order_no"],
+        )
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write(self) -> None:
+        session = self.session
+        session.execute(insert(DeclaredKey.__table__), self.declared_keys)  # type: ignore[attr-defined]
+        changed = [self.documents[i] for i in self.changed_documents]
+        session.execute(
+            update(DOCUMENT)
+            .where(DOCUMENT.c.id == bindparam("row_id"))
+            .values(
+                return_status=bindparam("status"),
+                invt_no=bindparam("number"),
+                updated_at=bindparam("at"),
+            ),
+            [
+                {"row_id": r.id, "status": r.return_status, "number": r.invt_no, "at": self.now}
+                for r in changed
+            ],
+        )
+        session.execute(insert(Receipt.__table__), self.receipts)  # type: ignore[attr-defined]
+        new = set(self.new_declarations)
+        if new:
+            session.execute(
+                insert(DECLARATION), [self.declarations[i] for i in self.new_declarations]
+            )
+        existing = self.changed_declarations - new
+        if existing:
+            session.execute(
+                update(DECLARATION)
+                .where(DECLARATION.c.id == bindparam("row_id"))
+                .values({name: bindparam(f"v_{name}") for name in _DECLARATION_STATE}),
+                [
+                    {
+                        "row_id": i,
+                        **{f"v_{name}": self.declarations[i][name] for name in _DECLARATION_STATE},
+                    }
+                    for i in existing
+                ],
+            )
+        if self.changed_quota:
+            session.execute(
+                update(QUOTA)
+                .where(QUOTA.c.buyer_key == bindparam("k"), QUOTA.c.year == bindparam("y"))
+                .values(used_units=bindparam("units")),
+                [
+                    {"k": key, "y": year, "units": self.quota_used[(key, year)]}
+                    for key, year in self.changed_quota
+                ],
+            )
+        if self.quota_uses:
+            session.execute(insert(QuotaUse.__table__), self.quota_uses)  # type: ignore[attr-defined]
+
+
+def _keep_latest(
+    latest: dict[str, tuple[datetime, str]], order_no: str, created_at: datetime, document_id: str
+) -> None:
+    """assembly._accepted_waybill: the most recently created accepted waybill of an order."""
+    held = latest.get(order_no)
+    if held is None or created_at > held[0]:
+        latest[order_no] = (created_at, document_id)
+
+
+def _quota_keys(
+    declarations: Iterable[dict[str, Any]], documents: dict[str, _Row], ids: Sequence[str]
+) -> set[tuple[str, int]]:
+    """The buyers' years the segment may take quota from."""
+    inventories = [
+        documents[d["inventory_document_id"]]
+        for d in declarations
+        if d["inventory_document_id"] in documents
+    ]
+    inventories += [documents[i] for i in ids if documents[i].message_type == "CEB621Message"]
+    return {
+        (row.buyer_key, quota_year_of(row.public_head()))
+        for row in inventories
+        if row.buyer_key is not None
+    }
+
+
+def _lock_quotas(session: Session, keys: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The buyers' used quota, their rows locked until the transaction ends (PostgreSQL; SQLite
+    has one writer), so that what is taken in memory stays within the limit when written."""
+    if not keys:
+        return {}
+    ordered = sorted(keys)
+    dialect = session.get_bind().dialect.name
+    ensure = (pg_insert if dialect == "postgresql" else sqlite_insert)(QUOTA)
+    session.execute(
+        ensure.on_conflict_do_nothing(),
+        [{"buyer_key": key, "year": year, "used_units": 0} for key, year in ordered],
+    )
+    query = (
+        select(QUOTA.c.buyer_key, QUOTA.c.year, QUOTA.c.used_units)
+        .where(tuple_(QUOTA.c.buyer_key, QUOTA.c.year).in_(ordered))
+        .order_by(QUOTA.c.buyer_key, QUOTA.c.year)
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    return {(key, year): units for key, year, units in session.execute(query)}
+
+
+def _numbers(session: Session, rows: Sequence[_Row]) -> dict[tuple[str, int], list[str]]:
+    """Inventory numbers for the segment's new inventories, taken per district and year."""
+    wanted: dict[tuple[str, int], int] = defaultdict(int)
+    for row in rows:
+        if row.message_type == "CEB621Message" and row.invt_no is None:
+            head = row.public_head()
+            wanted[(head.get("customsCode", "0000"), quota_year_of(head))] += 1
+    return {
+        (code, year): inventory_numbers(
+            session, customs_code=code, year=year, ie_flag="I", count=count
+        )
+        for (code, year), count in sorted(wanted.items())
+    }

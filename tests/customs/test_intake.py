@@ -1,0 +1,241 @@
+"""The worker's hot path decides a run of received documents exactly as one by one would.
+
+The same generated traffic (complete declarations, repeat buyers, bad ones: mismatches,
+duplicates; plus a message of order changes in the middle, which the run hands to the general
+path) is submitted to two customs databases. One decides each event alone with
+`service.process_received`; the other decides the whole run with `intake.process_received_run`.
+Every receipt, document, declaration, quota and emitted event must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import suppress
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from clearway import traffic
+from clearway.database import make_engine, migrate
+from customs import certificates, intake, service
+from customs.ceb.parsing import MessageFormatError
+from customs.context import Customs
+from customs.db import BuyerQuota, Declaration, Document, QuotaUse, Receipt, runtime
+from customs.vault import Vault
+from messaging.consumer import HandlerContext
+from schemas.envelope import Envelope
+from schemas.events import EnvelopeAdapter
+from tests.conftest import TEST_DATA_KEY
+from tests.support import postgres_database
+
+IDENTITIES = traffic.make_identities()
+
+
+@pytest.fixture
+def second_engine(database_url: str, tmp_path) -> Iterator[Engine]:
+    """Another empty customs database of the same kind."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'second.db'}"
+        migrate("customs", url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+        return
+    with postgres_database() as url:
+        migrate("customs", url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+def _bodies() -> list[bytes]:
+    declarations = list(traffic.generate(120, seed=11, bad_share=0.25, risky_share=0.1))
+    bodies = [m.body for m in traffic.messages(declarations, IDENTITIES)]
+    orders = next(b for b in bodies if b"CEB311Message" in b[:300])
+    changes = orders.replace(b"<ceb:appType>1</ceb:appType>", b"<ceb:appType>2</ceb:appType>")
+    assert changes != orders
+    middle = len(bodies) // 2
+    return [*bodies[:middle], changes, *bodies[middle:]]
+
+
+def _received(customs: Customs, bodies: list[bytes]) -> list[Envelope[Any]]:
+    for code, identity in IDENTITIES.items():
+        certificates.register(
+            customs,
+            enterprise_code=code,
+            certificate=identity.certificate_pem,
+            algorithms=[identity.algorithm],
+        )
+    for body in bodies:
+        # refused at once (XSD, field rules, signature): never reaches the worker
+        with suppress(MessageFormatError):
+            service.submit_message(customs, body, correlation_id="intake")
+    outbox = runtime.outbox
+    with customs.engine.begin() as conn:
+        rows = conn.execute(select(outbox.c.body).order_by(outbox.c.id)).scalars().all()
+        conn.execute(delete(outbox))
+    return [EnvelopeAdapter.validate_json(body) for body in rows]
+
+
+def _contexts(session: Session, events: list[Envelope[Any]], staged: list) -> list:
+    return [(HandlerContext(session, e, "customs", runtime, staged), e.payload) for e in events]
+
+
+def _state(customs: Customs, events: list[Envelope[Any]], staged: list) -> dict[str, Any]:
+    """Everything the decisions wrote, with generated ids replaced by stable names."""
+    names = {str(e.payload.document_id): f"doc{i}" for i, e in enumerate(events)}
+    with Session(customs.engine) as session:
+        for declaration in session.execute(select(Declaration)).scalars():
+            names[declaration.id] = f"declaration {declaration.ebp_code}/{declaration.order_no}"
+        documents = {
+            names[d.id]: (d.return_status, d.invt_no)
+            for d in session.execute(select(Document)).scalars()
+        }
+        receipts = [
+            (names[r.document_id], r.return_status, r.return_info)
+            for r in session.execute(select(Receipt).order_by(Receipt.id)).scalars()
+        ]
+        declarations = sorted(
+            (
+                names[d.id],
+                d.status,
+                d.buyer_key,
+                d.mismatches,
+                d.tax,
+                *(
+                    names.get(getattr(d, f"{role}_document_id") or "")
+                    for role in ("order", "payment", "waybill", "inventory")
+                ),
+            )
+            for d in session.execute(select(Declaration)).scalars()
+        )
+        quotas = sorted(
+            (q.buyer_key, q.year, q.used_units)
+            for q in session.execute(select(BuyerQuota)).scalars()
+            if q.used_units  # the hot path makes the row before taking from it
+        )
+        uses = sorted(
+            (names[u.declaration_id], u.amount_units)
+            for u in session.execute(select(QuotaUse)).scalars()
+        )
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: rename(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rename(v) for v in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    emitted = [rename(json.loads(e.payload.model_dump_json())) for e in staged]
+    return {
+        "documents": documents,
+        "receipts": receipts,
+        "declarations": declarations,
+        "quotas": quotas,
+        "uses": uses,
+        "emitted": emitted,
+    }
+
+
+def test_a_run_decided_at_once_equals_its_events_decided_one_by_one(customs_engine, second_engine):
+    bodies = _bodies()
+    alone = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
+    together = Customs(engine=second_engine, vault=Vault.from_secret(TEST_DATA_KEY))
+    events_alone, events_together = _received(alone, bodies), _received(together, bodies)
+    assert len(events_alone) == len(events_together) > 400
+
+    staged_alone: list = []
+    with Session(customs_engine) as session:
+        for ctx, payload in _contexts(session, events_alone, staged_alone):
+            with session.begin():  # one transaction per event, as with max_poll_records=1
+                service.process_received(alone, ctx, payload)
+    staged_together: list = []
+    with Session(second_engine) as session, session.begin():
+        intake.process_received_run(together, _contexts(session, events_together, staged_together))
+
+    expected = _state(alone, events_alone, staged_alone)
+    got = _state(together, events_together, staged_together)
+    for part in expected:
+        assert got[part] == expected[part], part
+    # the traffic exercised what it should: rejections, duplicates, changes, ready declarations
+    codes = {status for _, status, _ in expected["receipts"]}
+    assert {120, -301010, 100} <= codes
+    types = {e["type"] for e in expected["emitted"]}
+    assert {"customs.declaration_ready.v1", "customs.clearance_changed.v1"} <= types
+
+
+def test_two_runs_taking_the_same_buyers_quota_at_once_both_count_on_postgresql(
+    database_url, customs, monkeypatch
+):
+    """The hot path reads the buyer's used quota with its row locked: a second worker's run
+    waits for the first to commit and adds to what it took (no lost update)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: its transactions cannot interleave")
+    import threading
+
+    declarations = list(traffic.generate(100, seed=5, bad_share=0, risky_share=0))
+    by_buyer: dict[str, list[str]] = {}
+    for d in declarations:
+        by_buyer.setdefault(d.buyer.id_number, []).append(d.order_no)
+    # a buyer with an earlier declaration: the quota row exists before the two runs
+    first, second = next(orders for orders in by_buyer.values() if len(orders) >= 3)[1:3]
+    bodies = [m.body for m in traffic.messages(declarations, IDENTITIES)]
+    events = _received(customs, bodies)
+
+    def held_back(e: Envelope[Any]) -> bool:
+        payload = e.payload
+        return payload.message_type == "CEB621Message" and payload.business_key in (first, second)
+
+    with Session(customs.engine) as session, session.begin():
+        intake.process_received_run(
+            customs, _contexts(session, [e for e in events if not held_back(e)], [])
+        )
+    last = [e for e in events if held_back(e)]
+    assert len(last) == 2
+
+    # The first run, having read the quota, waits (up to 1 s) for the second to read it too.
+    read_by_first, read_by_second = threading.Event(), threading.Event()
+    real_lock = intake._lock_quotas
+
+    def observed(session, keys):
+        used = real_lock(session, keys)
+        if threading.current_thread().name == "first":
+            read_by_first.set()
+            read_by_second.wait(1.0)
+        else:
+            read_by_second.set()
+        return used
+
+    monkeypatch.setattr(intake, "_lock_quotas", observed)
+    failures: list[Exception] = []
+
+    def decide(event: Envelope[Any]) -> None:
+        try:
+            with Session(customs.engine) as session, session.begin():
+                intake.process_received_run(customs, _contexts(session, [event], []))
+        except Exception as exc:  # reported below
+            failures.append(exc)
+
+    one = threading.Thread(target=decide, args=(last[0],), name="first")
+    one.start()
+    assert read_by_first.wait(10)
+    decide(last[1])
+    one.join()
+    assert failures == []
+    with Session(customs.engine) as session:
+        buyer_key = session.execute(
+            select(Declaration.buyer_key).where(Declaration.order_no == first)
+        ).scalar_one()
+        quota = session.execute(
+            select(BuyerQuota).where(BuyerQuota.buyer_key == buyer_key)
+        ).scalar_one()
+        taken = [
+            u.amount_units
+            for u in session.execute(select(QuotaUse)).scalars()
+            if u.buyer_key == buyer_key
+        ]
+    assert len(taken) >= 3
+    assert quota.used_units == sum(taken)
