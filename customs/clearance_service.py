@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +143,27 @@ def _conclude_inspection(
         ),
         key=declaration.order_no,
     )
+
+
+def apply_routes(customs: Customs, run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> None:
+    """`apply_route` for a run of routes, their declarations and inventories read at once."""
+    session = run[0][0].session
+    declarations = (
+        session.execute(
+            select(Declaration).where(
+                col(Declaration.id).in_({str(e.declaration_id) for _, e in run})
+            )
+        )
+        .scalars()
+        .all()
+    )
+    inventories = {d.inventory_document_id for d in declarations} - {None}
+    # kept referenced: session.get finds them in the identity map instead of querying
+    held = (
+        session.execute(select(Document).where(col(Document.id).in_(inventories))).scalars().all()
+    )
+    for ctx, event in run:
+        apply_route(customs, ctx, event)
 
 
 def apply_route(customs: Customs, ctx: HandlerContext, event: RiskAssessedV1) -> None:

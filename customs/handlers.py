@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from customs.clearance_service import apply_route
+from customs.clearance_service import apply_routes
 from customs.context import Customs
 from customs.intake import process_received_run
 from messaging.consumer import Batched, HandlerTable
@@ -18,5 +18,5 @@ def handlers(customs: Customs) -> HandlerTable:
     """The events customs consumes, each with its use case."""
     return {
         DocumentReceivedV1: Batched(partial(process_received_run, customs)),
-        RiskAssessedV1: partial(apply_route, customs),
+        RiskAssessedV1: Batched(partial(apply_routes, customs)),
     }
