@@ -31,7 +31,12 @@ from sqlalchemy.orm import Session
 from clearway.database import as_utc
 from risk.db import metadata
 from risk.domain.history import History, count_within, other_buyers
-from risk.domain.prices import PriceReference, reference_keys, robust_reference
+from risk.domain.prices import (
+    PriceReference,
+    reference_keys,
+    references_compared,
+    robust_reference,
+)
 from risk.domain.ruleset import RuleSet
 from schemas.events import DeclarationReadyV1
 
@@ -84,36 +89,54 @@ def price_keys(declaration: DeclarationReadyV1) -> set[str]:
 
 
 class Reservoirs:
-    """The bounded price samples of some reference keys, read once (the counts locked) and kept
-    up to date in memory as prices are offered; `write` stores the counts and slots changed."""
+    """The bounded price samples of some reference keys: their counts read once (locked), the
+    samples of a key read when first needed, both kept up to date in memory as prices are
+    offered; `write` stores the counts and slots changed."""
 
-    def __init__(self, seen: dict[str, int], rows: Iterable[Any], size: int) -> None:
+    def __init__(self, conn: Connection, seen: dict[str, int], size: int) -> None:
         self.size = size
+        self._conn = conn
+        self._stored_seen = dict(seen)  # a slot is stored when under min(seen, size)
         self._seen = seen
-        self._slots: dict[str, dict[int, tuple[Decimal, str]]] = defaultdict(dict)
-        for key, slot, price, declaration_id in rows:
-            self._slots[key][slot] = (price, declaration_id)
-        self._stored = {(key, slot) for key, slots in self._slots.items() for slot in slots}
+        self._slots: dict[str, dict[int, tuple[Decimal, str]]] = {}  # keys read so far
+        self._changed: dict[tuple[str, int], tuple[Decimal, str]] = {}
         self._counted: set[str] = set()
-        self._changed: set[tuple[str, int]] = set()
         self._references: dict[str, PriceReference | None] = {}
 
     @classmethod
     def load(cls, conn: Connection, keys: Iterable[str], *, size: int | None = None) -> Reservoirs:
-        """The samples of `keys` (of `size` slots, RESERVOIR_SIZE by default), each key's count
-        row made if missing and locked, in key order (so two workers offering to the same keys
-        lock them in the same order)."""
+        """The counts of `keys` (samples of `size` slots, RESERVOIR_SIZE by default), each key's
+        count row made if missing and locked, in key order (so two workers offering to the same
+        keys lock them in the same order)."""
         size = RESERVOIR_SIZE if size is None else size
         ordered = sorted(set(keys))
         if not ordered:
-            return cls({}, (), size)
+            return cls(conn, {}, size)
         conn.execute(_ENSURE[conn.dialect.name], [{"key": key, "seen": 0} for key in ordered])
-        seen = dict(conn.execute(_SEEN, {"keys": ordered}).tuples().all())
-        return cls(seen, conn.execute(_SAMPLES, {"keys": ordered}), size)
+        return cls(conn, dict(conn.execute(_SEEN, {"keys": ordered}).tuples().all()), size)
+
+    def samples(self, key: str) -> int:
+        """How many prices a key's sample holds."""
+        return min(self._seen.get(key, 0), self.size)
+
+    def read(self, keys: Iterable[str]) -> None:
+        """Read the stored samples of keys (in one statement) before they are needed."""
+        wanted = sorted({key for key in keys if key not in self._slots})
+        if not wanted:
+            return
+        for key in wanted:
+            self._slots[key] = {}
+        for key, slot, price, declaration_id in self._conn.execute(_SAMPLES, {"keys": wanted}):
+            self._slots[key][slot] = (price, declaration_id)
+        read = set(wanted)
+        for (key, slot), value in self._changed.items():
+            if key in read:  # offered before it was read
+                self._slots[key][slot] = value
 
     def reference(self, key: str) -> PriceReference | None:
         """The reference unit price of a key's current sample (None: no sample yet)."""
         if key not in self._references:
+            self.read([key])
             self._references[key] = robust_reference(p for p, _ in self._slots[key].values())
         return self._references[key]
 
@@ -128,8 +151,10 @@ class Reservoirs:
             slot = _draw(f"{declaration_id}:{gnum}:{key}") % seen
             if slot >= self.size:
                 return
-        self._slots[key][slot] = (price.quantize(_CENTS), declaration_id)
-        self._changed.add((key, slot))
+        value = (price.quantize(_CENTS), declaration_id)
+        self._changed[(key, slot)] = value
+        if key in self._slots:
+            self._slots[key][slot] = value
         self._references.pop(key, None)
 
     def write(self, conn: Connection) -> None:
@@ -137,9 +162,8 @@ class Reservoirs:
         if self._counted:
             conn.execute(_COUNT, [{"k": k, "n": self._seen[k]} for k in sorted(self._counted)])
         added, replaced = [], []
-        for key, slot in sorted(self._changed):
-            price, declaration_id = self._slots[key][slot]
-            if (key, slot) in self._stored:
+        for (key, slot), (price, declaration_id) in sorted(self._changed.items()):
+            if slot < min(self._stored_seen[key], self.size):
                 replaced.append({"k": key, "s": slot, "p": price, "d": declaration_id})
             else:
                 added.append(
@@ -154,7 +178,7 @@ class Reservoirs:
             conn.execute(insert(_SAMPLE), added)
         if replaced:
             conn.execute(_REPLACE, replaced)
-        self._stored |= self._changed
+        self._stored_seen.update((key, self._seen[key]) for key in self._counted)
         self._counted.clear()
         self._changed.clear()
 
@@ -183,6 +207,19 @@ class RunHistory:
         run = cls(Reservoirs.load(conn, (k for d, _ in declarations for k in price_keys(d))))
         if not declarations:
             return run
+        # The samples the rules will read, as far as the stored counts tell (a key the run's
+        # own offers make needed is read when it is)
+        run.prices.read(
+            references_compared(
+                (line for d, _ in declarations for line in d.lines),
+                lambda key: (
+                    PriceReference(Decimal(0), Decimal(0), run.prices.samples(key))
+                    if run.prices.samples(key)
+                    else None
+                ),
+                rules.undervaluation_min_samples,
+            )
+        )
         for code in {d.ebc_code for d, _ in declarations}:
             if conn.execute(_SELLER_SEEN, {"code": code}).first() is not None:
                 run._sellers.add(code)
@@ -214,7 +251,6 @@ class RunHistory:
         times = self._buyers.get(buyer, ())
         since = at - timedelta(days=rules.shared_contact_window_days)
         phone, address = declaration.phone_key, declaration.address_key
-        prices = {key: self.prices.reference(key) for key in price_keys(declaration)}
         return History(
             enterprise_declarations=int(declaration.ebc_code in self._sellers),
             platform_declarations=int(declaration.ebp_code in self._platforms),
@@ -226,7 +262,9 @@ class RunHistory:
             address_other_buyers=0
             if address is None
             else other_buyers(self._addresses.get(address, ()), buyer, since, at),
-            prices={key: found for key, found in prices.items() if found is not None},
+            prices=references_compared(
+                declaration.lines, self.prices.reference, rules.undervaluation_min_samples
+            ),
         )
 
     def remember(self, declaration: DeclarationReadyV1, *, at: datetime) -> None:

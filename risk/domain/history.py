@@ -20,7 +20,8 @@ class History:
     buyer_last_week: int = 0  # ... in the 7 days before this one
     phone_other_buyers: int = 0  # other buyers seen with this phone key (within the window)
     address_other_buyers: int = 0  # other buyers seen with this address key (within the window)
-    prices: Mapping[str, PriceReference] = field(default_factory=dict)  # by reference key
+    # by reference key: at least those `prices.undervalued` reads (`prices.references_compared`)
+    prices: Mapping[str, PriceReference] = field(default_factory=dict)
 
 
 def count_within(times: Iterable[datetime], start: datetime, end: datetime) -> int:
