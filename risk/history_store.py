@@ -98,7 +98,10 @@ class Reservoirs:
         self._conn = conn
         self._stored_seen = dict(seen)  # a slot is stored when under min(seen, size)
         self._seen = seen
-        self._slots: dict[str, dict[int, tuple[Decimal, str]]] = {}  # keys read so far
+        # the samples of the keys read so far; a key never offered has none stored
+        self._slots: dict[str, dict[int, tuple[Decimal, str]]] = {
+            key: {} for key, count in seen.items() if count == 0
+        }
         self._changed: dict[tuple[str, int], tuple[Decimal, str]] = {}
         self._counted: set[str] = set()
         self._references: dict[str, PriceReference | None] = {}
