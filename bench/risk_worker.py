@@ -13,9 +13,9 @@ max_poll_records), on a freshly migrated risk database. `--warm` declarations go
 so the history tables are not empty. With a model (the default), a compact one is trained on
 generated labels first, as `clearway risk train` would make it.
 
-Prints the worker process's CPU per declaration (process time; on PostgreSQL the server's own
-CPU is not included) and the events and declarations per second; `--profile` adds the top of a
-cProfile of the timed part.
+Prints the worker process's CPU per declaration (process time; on PostgreSQL the server
+backends serving it are measured apart, from /proc, when they run on this machine) and the
+events and declarations per second; `--profile` adds the top of a cProfile of the timed part.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import argparse
 import cProfile
 import hashlib
 import io
+import os
 import pstats
 import tempfile
 import threading
@@ -36,6 +37,8 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from sqlalchemy import event as sa_event
 
 from clearway import traffic
 from clearway.database import make_engine, migrate
@@ -183,6 +186,18 @@ def database(kind: str) -> Iterator[str]:
         yield url
 
 
+def server_cpu_s(pids: set[int]) -> float:
+    """CPU seconds (user + system) of the database server processes serving the benchmark."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # another machine, or the backend is gone
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run(
     loop: ConsumerLoop, batches: Sequence[Sequence[SimpleNamespace]], stop: threading.Event
 ) -> None:
@@ -210,6 +225,15 @@ def main() -> None:
 
     with database(args.database) as url:
         engine = make_engine(url)
+        backends: set[int] = set()
+        if args.database == "postgresql":
+
+            @sa_event.listens_for(engine, "connect")
+            def _note_backend(dbapi_connection: Any, _record: Any) -> None:
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    backends.add(cursor.fetchone()[0])
+
         loop = ConsumerLoop(
             service="risk",
             group_id="risk",
@@ -223,6 +247,7 @@ def main() -> None:
         stop = threading.Event()
         run(loop, batched(warm), stop)
         profiler = cProfile.Profile() if args.profile else None
+        server0 = server_cpu_s(backends)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
@@ -230,6 +255,7 @@ def main() -> None:
         if profiler is not None:
             profiler.disable()
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        server = server_cpu_s(backends) - server0
         engine.dispose()
     assert loop.stats.dead_lettered == 0, loop.stats
     events = len(timed)
@@ -243,6 +269,11 @@ def main() -> None:
         f"{cpu:.2f}s CPU: {cpu / args.declarations * 1000:.2f} ms CPU per declaration, "
         f"{events / wall:.0f} events/s, {args.declarations / wall:.0f} declarations/s"
     )
+    if backends:
+        print(
+            f"  PostgreSQL server backends: {server:.2f}s CPU, "
+            f"{server / args.declarations * 1000:.2f} ms per declaration"
+        )
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
