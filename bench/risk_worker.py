@@ -10,8 +10,8 @@ per declaration four `DocumentAcceptedV1` (order, payment, waybill, inventory) a
 consumer loop with risk's handler table (`ConsumerLoop.handle_batch`: decoding, the inbox, the
 handlers, the outbox) in batches of `--batch` records (100 is the embedded broker's
 max_poll_records), on a freshly migrated risk database. `--warm` declarations go first, untimed,
-so the history tables are not empty. With a model (the default), a compact one is trained on
-generated labels first, as `clearway risk train` would make it.
+so the history tables are not empty (on PostgreSQL, analysed after them). With a model (the
+default), a compact one is trained on generated labels first, as `clearway risk train` would.
 
 Prints the worker process's CPU per declaration (process time; on PostgreSQL the server
 backends serving it are measured apart, from /proc, when they run on this machine) and the
@@ -246,6 +246,11 @@ def main() -> None:
         )
         stop = threading.Event()
         run(loop, batched(warm), stop)
+        if args.database == "postgresql":
+            # as autovacuum would have by now in a database that grew over days: without
+            # statistics the planner takes the young tables for tiny and scans them
+            with engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
         profiler = cProfile.Profile() if args.profile else None
         server0 = server_cpu_s(backends)
         cpu0, wall0 = time.process_time(), time.perf_counter()
