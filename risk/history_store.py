@@ -6,122 +6,317 @@ replay scores as the first run did. Unit prices are kept per reference key (HS l
 origin) in a bounded uniform sample (reservoir sampling, Algorithm R): the first
 `RESERVOIR_SIZE` prices fill it, each later one replaces a slot with probability size/seen. The
 draw is a hash of the declaration, line and key, so a redelivery or a replay draws the same.
+
+The worker reads the history of a whole run of declarations in a few statements
+(`RunHistory.load`), keeps it up to date in memory as each declaration is remembered, in event
+order, and writes what the run added at its end (`RunHistory.write`). So each declaration sees
+exactly the records of the declarations before it, in the database or earlier in the run, as
+when they are handled one at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, distinct, func, insert, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
-from risk.db import DeclarationRecord, PriceReservoir, PriceSample
-from risk.domain.history import History
-from risk.domain.prices import PriceReference, reference_keys, robust_reference
+from clearway.database import as_utc
+from risk.db import metadata
+from risk.domain.history import History, count_within, other_buyers
+from risk.domain.prices import (
+    PriceReference,
+    reference_keys,
+    references_compared,
+    robust_reference,
+)
 from risk.domain.ruleset import RuleSet
 from schemas.events import DeclarationReadyV1
 
 RESERVOIR_SIZE = 200
+_CENTS = Decimal("0.00001")  # prices come back from the database at the Money scale
+
+_RECORD = metadata.tables["declaration_record"]
+_RESERVOIR = metadata.tables["price_reservoir"]
+_SAMPLE = metadata.tables["price_sample"]
+
+# Statements built once: only their parameters change between runs.
+_CODE: BindParameter[str] = bindparam("code")
+_SELLER_SEEN = select(_RECORD.c.declaration_id).where(_RECORD.c.ebc_code == _CODE).limit(1)
+_PLATFORM_SEEN = select(_RECORD.c.declaration_id).where(_RECORD.c.ebp_code == _CODE).limit(1)
+_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
+_WINDOW = (_RECORD.c.declared_at > bindparam("start")) & (_RECORD.c.declared_at <= bindparam("end"))
+_BUYERS = select(_RECORD.c.buyer_key, _RECORD.c.declared_at).where(
+    _RECORD.c.buyer_key.in_(_KEYS), _WINDOW
+)
+_PHONES = select(_RECORD.c.phone_key, _RECORD.c.buyer_key, _RECORD.c.declared_at).where(
+    _RECORD.c.phone_key.in_(_KEYS), _WINDOW
+)
+_ADDRESSES = select(_RECORD.c.address_key, _RECORD.c.buyer_key, _RECORD.c.declared_at).where(
+    _RECORD.c.address_key.in_(_KEYS), _WINDOW
+)
+_SEEN = (
+    select(_RESERVOIR.c.key, _RESERVOIR.c.seen)
+    .where(_RESERVOIR.c.key.in_(_KEYS))
+    .order_by(_RESERVOIR.c.key)
+    .with_for_update()  # on PostgreSQL: two workers never count the same offer twice
+)
+_SAMPLES = select(
+    _SAMPLE.c.key, _SAMPLE.c.slot, _SAMPLE.c.unit_price, _SAMPLE.c.declaration_id
+).where(_SAMPLE.c.key.in_(_KEYS))
+_COUNT = update(_RESERVOIR).where(_RESERVOIR.c.key == bindparam("k")).values(seen=bindparam("n"))
+_REPLACE = (
+    update(_SAMPLE)
+    .where(_SAMPLE.c.key == bindparam("k"), _SAMPLE.c.slot == bindparam("s"))
+    .values(unit_price=bindparam("p"), declaration_id=bindparam("d"))
+)
+_ENSURE = {
+    name: dialect_insert(_RESERVOIR).on_conflict_do_nothing()
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
-def history_of(
-    session: Session, declaration: DeclarationReadyV1, *, at: datetime, rules: RuleSet
-) -> History:
-    """What risk's records say about a declaration's parties and goods, up to `at`."""
-    record = DeclarationRecord
-    buyer = col(record.buyer_key) == declaration.buyer_key
-    since = _between(at - timedelta(days=rules.shared_contact_window_days), at)
-    return History(
-        enterprise_declarations=_any(session, col(record.ebc_code) == declaration.ebc_code),
-        platform_declarations=_any(session, col(record.ebp_code) == declaration.ebp_code),
-        buyer_last_day=_count(session, buyer, _between(at - timedelta(days=1), at)),
-        buyer_last_week=_count(session, buyer, _between(at - timedelta(days=7), at)),
-        phone_other_buyers=_other_buyers(
-            session, col(record.phone_key), declaration.phone_key, declaration.buyer_key, since
-        ),
-        address_other_buyers=_other_buyers(
-            session, col(record.address_key), declaration.address_key, declaration.buyer_key, since
-        ),
-        prices=references(session, declaration),
-    )
+def price_keys(declaration: DeclarationReadyV1) -> set[str]:
+    """Every reference key the declaration's lines are compared with and offered to."""
+    return {key for line in declaration.lines for key in reference_keys(line.gcode, line.country)}
 
 
-def remember(session: Session, declaration: DeclarationReadyV1, *, at: datetime) -> None:
-    """Add an assessed declaration to the history: its parties and its lines' unit prices."""
-    session.add(
-        DeclarationRecord(
-            declaration_id=str(declaration.declaration_id),
-            ebp_code=declaration.ebp_code,
-            ebc_code=declaration.ebc_code,
-            buyer_key=declaration.buyer_key,
-            phone_key=declaration.phone_key,
-            address_key=declaration.address_key,
-            declared_at=at,
+class Reservoirs:
+    """The bounded price samples of some reference keys: their counts read once (locked), the
+    samples of a key read when first needed, both kept up to date in memory as prices are
+    offered; `write` stores the counts and slots changed."""
+
+    def __init__(self, conn: Connection, seen: dict[str, int], size: int) -> None:
+        self.size = size
+        self._conn = conn
+        self._stored_seen = dict(seen)  # a slot is stored when under min(seen, size)
+        self._seen = seen
+        # the samples of the keys read so far; a key never offered has none stored
+        self._slots: dict[str, dict[int, tuple[Decimal, str]]] = {
+            key: {} for key, count in seen.items() if count == 0
+        }
+        self._changed: dict[tuple[str, int], tuple[Decimal, str]] = {}
+        self._counted: set[str] = set()
+        self._references: dict[str, PriceReference | None] = {}
+
+    @classmethod
+    def load(cls, conn: Connection, keys: Iterable[str], *, size: int | None = None) -> Reservoirs:
+        """The counts of `keys` (samples of `size` slots, RESERVOIR_SIZE by default), each key's
+        count row made if missing and locked, in key order (so two workers offering to the same
+        keys lock them in the same order)."""
+        size = RESERVOIR_SIZE if size is None else size
+        ordered = sorted(set(keys))
+        if not ordered:
+            return cls(conn, {}, size)
+        conn.execute(_ENSURE[conn.dialect.name], [{"key": key, "seen": 0} for key in ordered])
+        return cls(conn, dict(conn.execute(_SEEN, {"keys": ordered}).tuples().all()), size)
+
+    def samples(self, key: str) -> int:
+        """How many prices a key's sample holds."""
+        return min(self._seen.get(key, 0), self.size)
+
+    def read(self, keys: Iterable[str]) -> None:
+        """Read the stored samples of keys (in one statement) before they are needed."""
+        wanted = sorted({key for key in keys if key not in self._slots})
+        if not wanted:
+            return
+        for key in wanted:
+            self._slots[key] = {}
+        for key, slot, price, declaration_id in self._conn.execute(_SAMPLES, {"keys": wanted}):
+            self._slots[key][slot] = (price, declaration_id)
+        read = set(wanted)
+        for (key, slot), value in self._changed.items():
+            if key in read:  # offered before it was read
+                self._slots[key][slot] = value
+
+    def reference(self, key: str) -> PriceReference | None:
+        """The reference unit price of a key's current sample (None: no sample yet)."""
+        if key not in self._references:
+            self.read([key])
+            self._references[key] = robust_reference(p for p, _ in self._slots[key].values())
+        return self._references[key]
+
+    def offer(self, key: str, price: Decimal, *, declaration_id: str, gnum: int) -> None:
+        """Offer one line's unit price to a key's sample (kept with probability size/seen)."""
+        seen = self._seen[key] + 1
+        self._seen[key] = seen
+        self._counted.add(key)
+        if seen <= self.size:
+            slot = seen - 1
+        else:
+            slot = _draw(f"{declaration_id}:{gnum}:{key}") % seen
+            if slot >= self.size:
+                return
+        value = (price.quantize(_CENTS), declaration_id)
+        self._changed[(key, slot)] = value
+        if key in self._slots:
+            self._slots[key][slot] = value
+        self._references.pop(key, None)
+
+    def write(self, conn: Connection) -> None:
+        """Store the counts and the slots the offers changed."""
+        if self._counted:
+            conn.execute(_COUNT, [{"k": k, "n": self._seen[k]} for k in sorted(self._counted)])
+        added, replaced = [], []
+        for (key, slot), (price, declaration_id) in sorted(self._changed.items()):
+            if slot < min(self._stored_seen[key], self.size):
+                replaced.append({"k": key, "s": slot, "p": price, "d": declaration_id})
+            else:
+                added.append(
+                    {
+                        "key": key,
+                        "slot": slot,
+                        "unit_price": price,
+                        "declaration_id": declaration_id,
+                    }
+                )
+        if added:
+            conn.execute(insert(_SAMPLE), added)
+        if replaced:
+            conn.execute(_REPLACE, replaced)
+        self._stored_seen.update((key, self._seen[key]) for key in self._counted)
+        self._counted.clear()
+        self._changed.clear()
+
+
+class RunHistory:
+    """What risk's records say about the parties and goods of a run of declarations, read in a
+    few statements and kept up to date in memory as each one is remembered."""
+
+    def __init__(self, prices: Reservoirs) -> None:
+        self.prices = prices
+        self._sellers: set[str] = set()
+        self._platforms: set[str] = set()
+        self._buyers: dict[str, list[datetime]] = defaultdict(list)
+        self._phones: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+        self._addresses: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+        self._records: list[dict[str, Any]] = []
+
+    @classmethod
+    def load(
+        cls,
+        conn: Connection,
+        declarations: Sequence[tuple[DeclarationReadyV1, datetime]],
+        rules: RuleSet,
+    ) -> RunHistory:
+        """The records the run's declarations (with their event times) can count."""
+        run = cls(Reservoirs.load(conn, (k for d, _ in declarations for k in price_keys(d))))
+        if not declarations:
+            return run
+        # The samples the rules will read, as far as the stored counts tell (a key the run's
+        # own offers make needed is read when it is)
+        run.prices.read(
+            references_compared(
+                (line for d, _ in declarations for line in d.lines),
+                lambda key: (
+                    PriceReference(Decimal(0), Decimal(0), run.prices.samples(key))
+                    if run.prices.samples(key)
+                    else None
+                ),
+                rules.undervaluation_min_samples,
+            )
         )
-    )
-    offers = sorted(
-        (key, line.gnum, line.unit_price)
-        for line in declaration.lines
-        for key in reference_keys(line.gcode, line.country)
-    )
-    # in key order, so two workers offering to the same keys lock their rows in the same order
-    for key, gnum, price in offers:
-        offer_price(session, key, price, declaration_id=str(declaration.declaration_id), gnum=gnum)
+        for code in {d.ebc_code for d, _ in declarations}:
+            if conn.execute(_SELLER_SEEN, {"code": code}).first() is not None:
+                run._sellers.add(code)
+        for code in {d.ebp_code for d, _ in declarations}:
+            if conn.execute(_PLATFORM_SEEN, {"code": code}).first() is not None:
+                run._platforms.add(code)
+        first = min(at for _, at in declarations)
+        last = max(at for _, at in declarations)
+        buyers = sorted({d.buyer_key for d, _ in declarations})
+        window = {"start": first - timedelta(days=7), "end": last, "keys": buyers}
+        for buyer, at in conn.execute(_BUYERS, window):
+            run._buyers[buyer].append(as_utc(at))
+        start = first - timedelta(days=rules.shared_contact_window_days)
+        for statement, into, keys in (
+            (_PHONES, run._phones, {d.phone_key for d, _ in declarations}),
+            (_ADDRESSES, run._addresses, {d.address_key for d, _ in declarations}),
+        ):
+            known = sorted(k for k in keys if k is not None)
+            if known:
+                for key, buyer, at in conn.execute(
+                    statement, {"start": start, "end": last, "keys": known}
+                ):
+                    into[key].append((buyer, as_utc(at)))
+        return run
+
+    def history(self, declaration: DeclarationReadyV1, *, at: datetime, rules: RuleSet) -> History:
+        """What the records say about a declaration's parties and goods, up to `at`."""
+        buyer = declaration.buyer_key
+        times = self._buyers.get(buyer, ())
+        since = at - timedelta(days=rules.shared_contact_window_days)
+        phone, address = declaration.phone_key, declaration.address_key
+        return History(
+            enterprise_declarations=int(declaration.ebc_code in self._sellers),
+            platform_declarations=int(declaration.ebp_code in self._platforms),
+            buyer_last_day=count_within(times, at - timedelta(days=1), at),
+            buyer_last_week=count_within(times, at - timedelta(days=7), at),
+            phone_other_buyers=0
+            if phone is None
+            else other_buyers(self._phones.get(phone, ()), buyer, since, at),
+            address_other_buyers=0
+            if address is None
+            else other_buyers(self._addresses.get(address, ()), buyer, since, at),
+            prices=references_compared(
+                declaration.lines, self.prices.reference, rules.undervaluation_min_samples
+            ),
+        )
+
+    def remember(self, declaration: DeclarationReadyV1, *, at: datetime) -> None:
+        """Add an assessed declaration to the history: its parties and its lines' unit prices."""
+        declaration_id = str(declaration.declaration_id)
+        buyer = declaration.buyer_key
+        self._records.append(
+            {
+                "declaration_id": declaration_id,
+                "ebp_code": declaration.ebp_code,
+                "ebc_code": declaration.ebc_code,
+                "buyer_key": buyer,
+                "phone_key": declaration.phone_key,
+                "address_key": declaration.address_key,
+                "declared_at": at,
+            }
+        )
+        self._sellers.add(declaration.ebc_code)
+        self._platforms.add(declaration.ebp_code)
+        self._buyers[buyer].append(at)
+        if declaration.phone_key is not None:
+            self._phones[declaration.phone_key].append((buyer, at))
+        if declaration.address_key is not None:
+            self._addresses[declaration.address_key].append((buyer, at))
+        offers = sorted(
+            (key, line.gnum, line.unit_price)
+            for line in declaration.lines
+            for key in reference_keys(line.gcode, line.country)
+        )
+        for key, gnum, price in offers:
+            self.prices.offer(key, price, declaration_id=declaration_id, gnum=gnum)
+
+    def write(self, conn: Connection) -> None:
+        """Store the records and price samples the run added."""
+        if self._records:
+            conn.execute(insert(_RECORD), self._records)
+            self._records.clear()
+        self.prices.write(conn)
 
 
 def references(session: Session, declaration: DeclarationReadyV1) -> dict[str, PriceReference]:
     """The reference unit price of every key the declaration's lines may be compared with."""
-    keys = {key for line in declaration.lines for key in reference_keys(line.gcode, line.country)}
+    keys = price_keys(declaration)
+    rows = session.connection().execute(_SAMPLES, {"keys": sorted(keys)})
     prices: dict[str, list[Decimal]] = defaultdict(list)
-    rows = session.execute(
-        select(col(PriceSample.key), col(PriceSample.unit_price)).where(
-            col(PriceSample.key).in_(sorted(keys))
-        )
-    )
-    for key, price in rows:
+    for key, _, price, _ in rows:
         prices[key].append(price)
     found = {key: robust_reference(values) for key, values in prices.items()}
     return {key: reference for key, reference in found.items() if reference is not None}
-
-
-def _between(start: datetime, end: datetime) -> ColumnElement[bool]:
-    # (start, end]: a declaration exactly one day earlier is out of the last 24 hours
-    declared_at = col(DeclarationRecord.declared_at)
-    return (declared_at > start) & (declared_at <= end)
-
-
-def _any(session: Session, condition: ColumnElement[bool]) -> int:
-    """1 when some record meets the condition, else 0 (a seller is new or it is not)."""
-    found = session.execute(
-        select(col(DeclarationRecord.declaration_id)).where(condition).limit(1)
-    ).first()
-    return 0 if found is None else 1
-
-
-def _count(session: Session, *conditions: ColumnElement[bool]) -> int:
-    return session.execute(
-        select(func.count()).select_from(DeclarationRecord).where(*conditions)
-    ).scalar_one()
-
-
-def _other_buyers(
-    session: Session, column: Any, key: str | None, buyer_key: str, window: ColumnElement[bool]
-) -> int:
-    """Buyers other than this one seen with the same phone or address key in the window."""
-    if key is None:
-        return 0
-    return session.execute(
-        select(func.count(distinct(col(DeclarationRecord.buyer_key)))).where(
-            column == key, col(DeclarationRecord.buyer_key) != buyer_key, window
-        )
-    ).scalar_one()
 
 
 def offer_price(
@@ -134,32 +329,10 @@ def offer_price(
     size: int = RESERVOIR_SIZE,
 ) -> None:
     """Offer one line's unit price to a key's bounded sample (kept with probability size/seen)."""
-    dialect = session.get_bind().dialect.name
-    ensure = (pg_insert if dialect == "postgresql" else sqlite_insert)(PriceReservoir).values(
-        key=key, seen=0
-    )
-    session.execute(ensure.on_conflict_do_nothing())
-    # One UPDATE counts the offer and returns the count, so two workers never share a slot.
-    seen = session.execute(
-        update(PriceReservoir)
-        .where(col(PriceReservoir.key) == key)
-        .values(seen=col(PriceReservoir.seen) + 1)
-        .returning(col(PriceReservoir.seen))
-    ).scalar_one()
-    if seen <= size:
-        session.execute(
-            insert(PriceSample).values(
-                key=key, slot=seen - 1, unit_price=price, declaration_id=declaration_id
-            )
-        )
-        return
-    slot = _draw(f"{declaration_id}:{gnum}:{key}") % seen
-    if slot < size:
-        session.execute(
-            update(PriceSample)
-            .where(col(PriceSample.key) == key, col(PriceSample.slot) == slot)
-            .values(unit_price=price, declaration_id=declaration_id)
-        )
+    conn = session.connection()
+    reservoirs = Reservoirs.load(conn, [key], size=size)
+    reservoirs.offer(key, price, declaration_id=declaration_id, gnum=gnum)
+    reservoirs.write(conn)
 
 
 def _draw(text: str) -> int:

@@ -1,64 +1,42 @@
 """The model's history features kept in the risk database, one row per (kind, key).
 
-Reading loads only the keys of the declaration at hand into a pure `History`; adding a
-declaration or a label runs the pure update and writes back the rows it touched, in the caller's
-transaction (so a rolled-back assessment leaves no count behind). Rows are read FOR UPDATE on
-PostgreSQL, so two workers counting the same party do not lose an update.
+Reading loads only the keys at hand into a pure `History`. The worker loads the rows of a whole
+run of declarations and labels at once (`Tallies`), counts each in order in memory with the pure
+update (so each declaration's features see exactly the ones before it), and writes back the rows
+it touched at the end, in the caller's transaction (so a rolled-back assessment leaves no count
+behind). Rows are read FOR UPDATE on PostgreSQL, in key order, so two workers counting the same
+party neither lose an update nor deadlock.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, tuple_
-from sqlalchemy.orm import Session
-from sqlmodel import col
+from collections.abc import Iterable
+from copy import copy
+from typing import Any
 
-from risk.db import HistoryTally
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from risk.db import metadata
 from risk.model.features import Declared, History, Tally
 
 _OVERALL = ("overall", "")
-
-
-def _rows(
-    session: Session, keys: list[tuple[str, str]], *, lock: bool
-) -> dict[tuple[str, str], HistoryTally]:
-    query = select(HistoryTally).where(
-        tuple_(col(HistoryTally.kind), col(HistoryTally.key)).in_(keys)
-    )
-    if lock:
-        query = query.with_for_update()
-    return {(row.kind, row.key): row for row in session.execute(query).scalars()}
-
-
-def _history(rows: dict[tuple[str, str], HistoryTally]) -> History:
-    history = History()
-    for (kind, key), row in rows.items():
-        if (kind, key) == _OVERALL:
-            history.labelled, history.found = row.labelled, row.found
-            continue
-        history.tallies[(kind, key)] = Tally(
-            seen=row.seen,
-            labelled=row.labelled,
-            found=row.found,
-            log_value_sum=row.log_value_sum,
-            log_value_per_kg_sum=row.log_value_per_kg_sum,
-            log_value_per_kg_count=row.log_value_per_kg_count,
-        )
-    return history
 
 
 def _keys(declared: Declared) -> list[tuple[str, str]]:
     return [*declared.history_keys().items(), _OVERALL]
 
 
+_TALLY = metadata.tables["risk_history_tally"]
 _COLUMNS = (
-    HistoryTally.__table__.c.kind,  # type: ignore[attr-defined]
-    HistoryTally.__table__.c.key,  # type: ignore[attr-defined]
-    HistoryTally.__table__.c.seen,  # type: ignore[attr-defined]
-    HistoryTally.__table__.c.labelled,  # type: ignore[attr-defined]
-    HistoryTally.__table__.c.found,  # type: ignore[attr-defined]
-    HistoryTally.__table__.c.log_value_sum,  # type: ignore[attr-defined]
-    HistoryTally.__table__.c.log_value_per_kg_sum,  # type: ignore[attr-defined]
-    HistoryTally.__table__.c.log_value_per_kg_count,  # type: ignore[attr-defined]
+    _TALLY.c.kind,
+    _TALLY.c.key,
+    _TALLY.c.seen,
+    _TALLY.c.labelled,
+    _TALLY.c.found,
+    _TALLY.c.log_value_sum,
+    _TALLY.c.log_value_per_kg_sum,
+    _TALLY.c.log_value_per_kg_count,
 )
 
 
@@ -88,31 +66,102 @@ def history_for(session: Session, declared: Declared) -> History:
     return history
 
 
-def _update(session: Session, declared: Declared, label: bool | None) -> None:
-    rows = _rows(session, _keys(declared), lock=True)
-    history = _history(rows)
-    if label is None:
-        history.add(declared)
-    else:
-        history.add_label(declared, label)
-    for kind, key in declared.history_keys().items():
-        tally = history.tallies[(kind, key)]
-        row = rows.get((kind, key)) or HistoryTally(kind=kind, key=key)
-        row.seen, row.labelled, row.found = tally.seen, tally.labelled, tally.found
-        row.log_value_sum = tally.log_value_sum
-        row.log_value_per_kg_sum = tally.log_value_per_kg_sum
-        row.log_value_per_kg_count = tally.log_value_per_kg_count
-        session.add(row)
-    overall = rows.get(_OVERALL) or HistoryTally(kind=_OVERALL[0], key=_OVERALL[1])
-    overall.labelled, overall.found = history.labelled, history.found
-    session.add(overall)
+_READ_LOCKED = (
+    select(*_COLUMNS)
+    .where(tuple_(_COLUMNS[0], _COLUMNS[1]).in_(bindparam("keys", expanding=True)))
+    .order_by(_COLUMNS[0], _COLUMNS[1])
+    .with_for_update()
+)
+# The SET clause comes from the column names in the parameters.
+_WRITE = update(_TALLY).where(_TALLY.c.kind == bindparam("k"), _TALLY.c.key == bindparam("q"))
+
+
+class Tallies:
+    """The history rows of some keys, read once (locked) and kept up to date in memory as
+    declarations and labels are counted, in order; `write` stores the rows they changed."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self._all = History()
+        self._stored: set[tuple[str, str]] = set()
+        self._changed: set[tuple[str, str]] = set()
+        for kind, key, seen, labelled, found, value_sum, per_kg_sum, per_kg_count in rows:
+            self._stored.add((kind, key))
+            if (kind, key) == _OVERALL:
+                self._all.labelled, self._all.found = labelled, found
+                continue
+            self._all.tallies[(kind, key)] = Tally(
+                seen=seen,
+                labelled=labelled,
+                found=found,
+                log_value_sum=value_sum,
+                log_value_per_kg_sum=per_kg_sum,
+                log_value_per_kg_count=per_kg_count,
+            )
+
+    @classmethod
+    def load(cls, conn: Connection, declared: Iterable[Declared]) -> Tallies:
+        """The rows of every key of `declared`, locked in key order (PostgreSQL)."""
+        keys = sorted({key for d in declared for key in _keys(d)})
+        return cls(conn.execute(_READ_LOCKED, {"keys": keys}) if keys else ())
+
+    def history(self, declared: Declared) -> History:
+        """What earlier declarations say about this one's keys (and the overall outcome rate)."""
+        history = History(labelled=self._all.labelled, found=self._all.found)
+        for key in declared.history_keys().items():
+            tally = self._all.tallies.get(key)
+            if tally is not None:
+                history.tallies[key] = copy(tally)
+        return history
+
+    def add(self, declared: Declared) -> None:
+        """Count a declaration once its features are read."""
+        self._all.add(declared)
+        self._changed.update(_keys(declared))
+
+    def add_label(self, declared: Declared, found: bool) -> None:
+        """Count an inspection outcome of a counted declaration."""
+        self._all.add_label(declared, found)
+        self._changed.update(_keys(declared))
+
+    def write(self, conn: Connection) -> None:
+        """Store the rows the counts changed."""
+        added, changed = [], []
+        for kind, key in sorted(self._changed):
+            if (kind, key) == _OVERALL:
+                tally = Tally(labelled=self._all.labelled, found=self._all.found)
+            else:
+                tally = self._all.tallies[(kind, key)]
+            values = {
+                "seen": tally.seen,
+                "labelled": tally.labelled,
+                "found": tally.found,
+                "log_value_sum": tally.log_value_sum,
+                "log_value_per_kg_sum": tally.log_value_per_kg_sum,
+                "log_value_per_kg_count": tally.log_value_per_kg_count,
+            }
+            if (kind, key) in self._stored:
+                changed.append({"k": kind, "q": key, **values})
+            else:
+                added.append({"kind": kind, "key": key, **values})
+        if added:
+            conn.execute(insert(_TALLY), added)
+        if changed:
+            conn.execute(_WRITE, changed)
+        self._stored |= self._changed
+        self._changed.clear()
 
 
 def add(session: Session, declared: Declared) -> None:
     """Count a declaration once its features are read."""
-    _update(session, declared, None)
+    conn = session.connection()
+    tallies = Tallies.load(conn, [declared])
+    tallies.add(declared)
+    tallies.write(conn)
 
 
 def add_label(session: Session, declared: Declared, found: bool) -> None:
     """Count an inspection outcome of a counted declaration."""
-    _update(session, declared, found)
+    conn = session.connection()
+    tallies = Tallies.load(conn, [declared])
+    tallies.add_label(declared, found)
+    tallies.write(conn)

@@ -3,9 +3,9 @@
 The rule set file (RISK_RULES_FILE, or the shipped default) is the seed: it is in force until a
 first version is posted. Each posted version is validated exactly like the file and stored with
 who posted it, when, why, the previous and the new document and the fields that changed; the
-newest is in force. Workers read which version is in force in each declaration's transaction
-(one indexed row) and parse a document only when the version changes, so a change applies from
-the next declaration on, without a restart.
+newest is in force. Workers read which version is in force in each batch's transaction (one
+indexed row) and parse a document only when the version changes, so a change applies from the
+next batch on, without a restart.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ most follow as reasons with points 0 and their evidence.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from risk import model_history
 from risk.domain.rules import Assessment, Route, RuleSet
 from risk.model import explain, gbm
-from risk.model.features import Declared, features
+from risk.model.features import Declared, History, Value, features
 from schemas.events import RiskReason
 
 CURRENT_FILE = "CURRENT"  # in the model folder: the version the worker loads
@@ -58,16 +59,32 @@ class ModelPart:
 def score(session: Session, model: gbm.RiskModel, declared: Declared, rules: RuleSet) -> ModelPart:
     """One LightGBM call (contributions; their sum is the log-odds) for a declaration."""
     history = model_history.history_for(session, declared)
-    row = features(declared, history)
-    contributions = model.booster.predict(
-        model.encoding.matrix([row]), pred_contrib=True, num_threads=1
-    )[0]
-    probability = 1 / (1 + math.exp(-float(sum(contributions))))
-    return ModelPart(
-        probability=probability,
-        score=model_points(probability, model.threshold, rules.inspect_from),
-        reasons=explain.reasons(declared, row, [float(c) for c in contributions], history),
-    )
+    (part,) = parts(model, [(declared, features(declared, history), history)], rules)
+    return part
+
+
+def parts(
+    model: gbm.RiskModel,
+    scored: Sequence[tuple[Declared, dict[str, Value], History]],
+    rules: RuleSet,
+) -> list[ModelPart]:
+    """The model's part for each declaration (its facts, features and the history they were
+    read from), in one LightGBM call: each row's contributions are computed on their own."""
+    if not scored:
+        return []
+    matrix = model.encoding.matrix([row for _, row, _ in scored])
+    contributions = model.booster.predict(matrix, pred_contrib=True, num_threads=1)
+    found = []
+    for (declared, row, history), contribution in zip(scored, contributions, strict=True):
+        probability = 1 / (1 + math.exp(-float(sum(contribution))))
+        found.append(
+            ModelPart(
+                probability=probability,
+                score=model_points(probability, model.threshold, rules.inspect_from),
+                reasons=explain.reasons(declared, row, [float(c) for c in contribution], history),
+            )
+        )
+    return found
 
 
 def combine(result: Assessment, part: ModelPart, rules: RuleSet, version: str) -> Assessment:

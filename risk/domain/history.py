@@ -3,8 +3,9 @@ declarations (by event time) and the reference prices learned from them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from risk.domain.prices import PriceReference
 
@@ -19,4 +20,17 @@ class History:
     buyer_last_week: int = 0  # ... in the 7 days before this one
     phone_other_buyers: int = 0  # other buyers seen with this phone key (within the window)
     address_other_buyers: int = 0  # other buyers seen with this address key (within the window)
-    prices: Mapping[str, PriceReference] = field(default_factory=dict)  # by reference key
+    # by reference key: at least those `prices.undervalued` reads (`prices.references_compared`)
+    prices: Mapping[str, PriceReference] = field(default_factory=dict)
+
+
+def count_within(times: Iterable[datetime], start: datetime, end: datetime) -> int:
+    """How many of the times fall in (start, end]: one exactly at `start` is out of the window."""
+    return sum(1 for t in times if start < t <= end)
+
+
+def other_buyers(
+    seen: Iterable[tuple[str, datetime]], buyer_key: str, start: datetime, end: datetime
+) -> int:
+    """How many buyers other than `buyer_key` were seen (buyer, time) in (start, end]."""
+    return len({buyer for buyer, t in seen if buyer != buyer_key and start < t <= end})

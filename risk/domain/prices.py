@@ -10,7 +10,7 @@ has enough samples: its 10-digit HS code, then the 6-digit subheading, the 4-dig
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from statistics import median
@@ -92,6 +92,29 @@ def undervalued(
                 },
             )
         )
+    return found
+
+
+def references_compared(
+    lines: Iterable[DeclaredLine],
+    reference: Callable[[str], PriceReference | None],
+    min_samples: int,
+) -> dict[str, PriceReference]:
+    """The references `undervalued` reads for these lines, each looked up once with `reference`:
+    a line's keys, most precise first, up to the first with `min_samples` samples (as
+    `_reference_for` stops there, the keys after it need not be looked up)."""
+    found: dict[str, PriceReference] = {}
+    looked: set[str] = set()
+    for line in lines:
+        for key in reference_keys(line.gcode, line.country):
+            if key not in looked:
+                looked.add(key)
+                value = reference(key)
+                if value is not None:
+                    found[key] = value
+            chosen = found.get(key)
+            if chosen is not None and chosen.samples >= min_samples:
+                break
     return found
 
 

@@ -1,0 +1,245 @@
+"""What the risk worker does with customs' events, a run at a time.
+
+A run is the consecutive new events of a polled batch, in topic order (`messaging.consumer.
+Batched`): accepted documents become observations, declarations ready to route are assessed and
+their route announced, inspection conclusions become labels. The effect is that of handling the
+events one after the other: the rows a run needs are read at its start in a few statements (the
+history of its parties, prices and model keys, which of its events were already handled), each
+event is then handled in order against that state, kept up to date in memory (a declaration's
+history holds exactly the declarations before it, stored or earlier in the run), and what the
+run added is written at its end, one statement per table. The rule set in force is read once
+per run: the batch is one transaction, and a change applies from the next one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BindParameter, Connection, bindparam, insert, select
+from sqlalchemy.orm import Session
+
+from messaging.consumer import HandlerContext
+from risk import scoring
+from risk.db import metadata
+from risk.domain.rules import Assessment, RuleSet, assess
+from risk.history_store import RunHistory
+from risk.model.features import Declared, History, Value, features
+from risk.model.gbm import RiskModel
+from risk.model.platform import declared_from, from_json, to_json
+from risk.model_history import Tallies
+from schemas.envelope import utc_now
+from schemas.events import (
+    DeclarationReadyV1,
+    DocumentAcceptedV1,
+    InspectionConcludedV1,
+    RiskAssessedV1,
+)
+
+RulesInForce = Callable[[Session], RuleSet]
+
+_OBSERVATION = metadata.tables["observation"]
+_ASSESSMENT = metadata.tables["risk_assessment"]
+_LABEL = metadata.tables["risk_label"]
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_OBSERVED = select(_OBSERVATION.c.document_id).where(_OBSERVATION.c.document_id.in_(_IDS))
+_ASSESSED = select(_ASSESSMENT.c.declaration_id, _ASSESSMENT.c.facts).where(
+    _ASSESSMENT.c.declaration_id.in_(_IDS)
+)
+_LABELLED = select(_LABEL.c.declaration_id).where(_LABEL.c.declaration_id.in_(_IDS))
+
+
+@dataclass
+class _Assessing:
+    """A declaration of the run being assessed: what its handling has found so far."""
+
+    ctx: HandlerContext
+    event: DeclarationReadyV1
+    declared: Declared
+    facts: str
+    result: Assessment | None = None
+    assessed_at: datetime | None = None
+    model_input: tuple[Declared, dict[str, Value], History] | None = None
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Risk's handler of customs' events: `rules_in_force` reads the rule set in force, `model`
+    is the learned model (None: rules only)."""
+
+    rules_in_force: RulesInForce
+    model: RiskModel | None = None
+
+    def __call__(self, run: Sequence[tuple[HandlerContext, Any]]) -> None:
+        """Handle a run of events in topic order, as handling them one by one would."""
+        if not run:
+            return
+        session = run[0][0].session
+        session.flush()  # ORM changes made before the run, if any, are what it reads
+        conn = session.connection()
+        documents = [e.document_id for _, e in run if isinstance(e, DocumentAcceptedV1)]
+        declarations = [e.declaration_id for _, e in run if isinstance(e, DeclarationReadyV1)]
+        labels = [e.declaration_id for _, e in run if isinstance(e, InspectionConcludedV1)]
+        observed = _ids(conn, _OBSERVED, documents)
+        facts: dict[str, str | None] = (
+            dict(
+                conn.execute(_ASSESSED, {"ids": sorted({*map(str, declarations + labels)})})
+                .tuples()
+                .all()
+            )
+            if declarations or labels
+            else {}
+        )
+        labelled = _ids(conn, _LABELLED, labels)
+
+        # Which events are new, in order (an id handled earlier in the run is not new either).
+        steps: list[tuple[HandlerContext, Any, Any]] = []
+        assessing: list[_Assessing] = []
+        for ctx, event in run:
+            if isinstance(event, DocumentAcceptedV1):
+                document_id = str(event.document_id)
+                if document_id not in observed:
+                    observed.add(document_id)
+                    steps.append((ctx, event, None))
+            elif isinstance(event, DeclarationReadyV1):
+                declaration_id = str(event.declaration_id)
+                if declaration_id not in facts:
+                    declared = declared_from(event, ctx.envelope.occurred_at.date())
+                    item = _Assessing(
+                        ctx, event, declared, json.dumps(to_json(declared), ensure_ascii=False)
+                    )
+                    facts[declaration_id] = item.facts
+                    assessing.append(item)
+                    steps.append((ctx, event, item))
+            elif isinstance(event, InspectionConcludedV1):
+                declaration_id = str(event.declaration_id)
+                if declaration_id not in labelled:
+                    labelled.add(declaration_id)
+                    # counted in the model's history only when assessed before the label came
+                    known = facts.get(declaration_id)
+                    steps.append((ctx, event, from_json(json.loads(known)) if known else None))
+
+        rules = self.rules_in_force(session) if assessing else None
+        history = (
+            RunHistory.load(conn, [(a.event, a.ctx.envelope.occurred_at) for a in assessing], rules)
+            if rules is not None
+            else None
+        )
+        tallies = Tallies.load(
+            conn,
+            [a.declared for a in assessing]
+            + [d for _, e, d in steps if isinstance(e, InspectionConcludedV1) and d is not None],
+        )
+        observations: list[dict[str, Any]] = []
+        new_labels: list[dict[str, Any]] = []
+        for ctx, event, extra in steps:
+            if isinstance(event, DocumentAcceptedV1):
+                observations.append(_observation(ctx, event))
+            elif isinstance(event, DeclarationReadyV1):
+                assert rules is not None and history is not None
+                at = ctx.envelope.occurred_at
+                extra.result = assess(event, history.history(event, at=at, rules=rules), rules)
+                history.remember(event, at=at)
+                extra.assessed_at = utc_now()
+                if self.model is not None:
+                    read = tallies.history(extra.declared)
+                    extra.model_input = (extra.declared, features(extra.declared, read), read)
+                tallies.add(extra.declared)
+            else:
+                new_labels.append(_label(event))
+                if extra is not None:
+                    tallies.add_label(extra, event.found)
+
+        assessments = self._conclude(assessing, rules) if rules is not None else []
+        if observations:
+            conn.execute(insert(_OBSERVATION), observations)
+        if history is not None:
+            history.write(conn)
+        tallies.write(conn)
+        if assessments:
+            conn.execute(insert(_ASSESSMENT), assessments)
+        if new_labels:
+            conn.execute(insert(_LABEL), new_labels)
+
+    def _conclude(self, assessing: list[_Assessing], rules: RuleSet) -> list[dict[str, Any]]:
+        """The learned model's part (one call for the run), the rows and the announcements."""
+        model = self.model
+        parts: list[scoring.ModelPart | None] = [None] * len(assessing)
+        if model is not None:
+            inputs = [a.model_input for a in assessing if a.model_input is not None]
+            parts = list(scoring.parts(model, inputs, rules))
+        model_version = None if model is None else model.version
+        rows = []
+        for item, part in zip(assessing, parts, strict=True):
+            event, result = item.event, item.result
+            assert result is not None
+            if model is not None and part is not None:
+                result = scoring.combine(result, part, rules, model.version)
+            rows.append(
+                {
+                    "declaration_id": str(event.declaration_id),
+                    "order_no": event.order_no,
+                    "ebc_code": event.ebc_code,
+                    "buyer_key": event.buyer_key,
+                    "score": result.score,
+                    "route": result.route,
+                    "reasons": json.dumps(
+                        [r.model_dump() for r in result.reasons], ensure_ascii=False
+                    ),
+                    "ruleset_version": rules.version,
+                    "assessed_at": item.assessed_at,
+                    "model_version": model_version,
+                    "model_score": None if part is None else part.score,
+                    "facts": item.facts,
+                }
+            )
+            item.ctx.emit(
+                RiskAssessedV1(
+                    declaration_id=event.declaration_id,
+                    order_no=event.order_no,
+                    score=result.score,
+                    route=result.route,
+                    reasons=result.reasons,
+                    ruleset_version=rules.version,
+                    model_version=model_version,
+                ),
+                key=event.order_no,
+            )
+        return rows
+
+
+def _ids(conn: Connection, statement: Any, ids: Sequence[Any]) -> set[str]:
+    if not ids:
+        return set()
+    return set(conn.execute(statement, {"ids": sorted({str(i) for i in ids})}).scalars())
+
+
+def _observation(ctx: HandlerContext, event: DocumentAcceptedV1) -> dict[str, Any]:
+    return {
+        "document_id": str(event.document_id),
+        "message_type": event.message_type,
+        "business_key": event.business_key,
+        "ebp_code": event.parties.get("ebpCode"),
+        "ebc_code": event.parties.get("ebcCode"),
+        "goods_value": event.goods_value,
+        "currency": event.currency,
+        "line_count": event.line_count,
+        "correlation_id": ctx.envelope.correlation_id,
+        "observed_at": utc_now(),
+    }
+
+
+def _label(event: InspectionConcludedV1) -> dict[str, Any]:
+    return {
+        "declaration_id": str(event.declaration_id),
+        "order_no": event.order_no,
+        "found": event.found,
+        "finding_codes": json.dumps(list(event.finding_codes), ensure_ascii=False),
+        "outcome": event.outcome,
+        "decided_by": event.decided_by,
+        "decided_at": event.decided_at,
+        "recorded_at": utc_now(),
+    }
