@@ -159,7 +159,7 @@ def apply_routes(customs: Customs, run: Sequence[tuple[HandlerContext, RiskAsses
     )
     inventories = {d.inventory_document_id for d in declarations} - {None}
     # kept referenced: session.get finds them in the identity map instead of querying
-    held = (
+    _held = (
         session.execute(select(Document).where(col(Document.id).in_(inventories))).scalars().all()
     )
     for ctx, event in run:
