@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from customs import quota_store
+from customs.ceb.documents import KINDS
 from customs.context import Customs
 from customs.db import Declaration, Document, Receipt
 from customs.domain import clearance
@@ -60,7 +61,10 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
     if role == "waybill":
         declarations = list(
             session.execute(
-                select(Declaration).where(col(Declaration.order_no) == head["orderNo"])
+                select(Declaration).where(
+                    col(Declaration.order_no) == head["orderNo"],
+                    col(Declaration.export_invt_no) == "",
+                )
             ).scalars()
         )
     else:
@@ -68,6 +72,7 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
             select(Declaration).where(
                 col(Declaration.ebp_code) == head["ebpCode"],
                 col(Declaration.order_no) == head["orderNo"],
+                col(Declaration.export_invt_no) == "",
             )
         ).scalar_one_or_none()
         if declaration is None:
@@ -318,14 +323,30 @@ def issue(
             created_at=now,
         )
     )
+    announce(emit, declaration, inventory, code=code, info=info)
+
+
+def announce(
+    emit: Emit, declaration: Declaration, document: Document, *, code: int, info: str
+) -> None:
+    """Announce a clearance change of the declaration's inventory (or of an export return of
+    its goods, `document` then being the return): the receipt `code` issued on `document`."""
+    export = {}
+    if declaration.export_invt_no:
+        export = {
+            "direction": "export",
+            "invt_no": declaration.export_invt_no,
+            "receipt_message": KINDS[document.message_type].receipt_message,
+        }
     emit(
         ClearanceChangedV1(
             declaration_id=uuid.UUID(declaration.id),
-            document_id=uuid.UUID(inventory.id),
+            document_id=uuid.UUID(document.id),
             order_no=declaration.order_no,
             return_status=code,
-            return_info=info,
-            parties=_parties(inventory),
+            return_info=info[:1000],
+            parties=_parties(document),
+            **export,
         ),
         key=declaration.order_no,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -93,10 +93,16 @@ class DeclaredKey(CustomsTable, table=True):
 
 
 class Declaration(CustomsTable, table=True):
-    """One import declaration: the order, payment, waybill and inventory joined on their keys."""
+    """One import declaration: the order, payment, waybill and inventory joined on their keys;
+    or one export inventory (CEB603) customs holds, so that officers decide on it, and its
+    changes are announced and audited, as on an import one (`export_invt_no` is then set)."""
 
     __tablename__ = "declaration"
-    __table_args__ = (UniqueConstraint("ebp_code", "order_no"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "ebp_code", "order_no", "export_invt_no", name="uq_declaration_order_inventory"
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     ebp_code: str = Field(max_length=18)
@@ -117,8 +123,18 @@ class Declaration(CustomsTable, table=True):
     cancelled: bool = False
     returned: bool = False
     risk: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # An export inventory's number ("" for an import declaration, one per order and platform):
+    # an order may be declared for export again once its inventory was cancelled.
+    export_invt_no: str = Field(
+        default="", sa_column=Column(String(20), nullable=False, server_default="")
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+    @property
+    def direction(self) -> str:
+        """ "export" for an export inventory, else "import"."""
+        return "export" if self.export_invt_no else "import"
 
 
 class BuyerQuota(CustomsTable, table=True):
