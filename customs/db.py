@@ -212,12 +212,15 @@ class SummaryResult(CustomsTable, table=True):
     """What customs made of one export summary application (CEB701): the summary number and the
     customs declaration (报关单) number the export tax refund relies on, as its CEB792 carries.
 
-    One row per application part: the parts of a split CEB701 share one summary and declaration.
+    One row per application part and declaration: the parts of a split CEB701 share one summary
+    and its declarations; summaryFlag 2 makes one declaration per producer (`owner_code`).
     """
 
     __tablename__ = "summary_result"
     __table_args__ = (
-        UniqueConstraint("application_document_id", name="uq_summary_result_application"),
+        UniqueConstraint(
+            "application_document_id", "decl_seq_no", name="uq_summary_result_declaration"
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -225,6 +228,10 @@ class SummaryResult(CustomsTable, table=True):
     sum_no: str = Field(max_length=18, index=True)
     decl_seq_no: str = Field(max_length=18)
     entry_id: str = Field(max_length=18, index=True)
+    # The producer (CEB603 ownerCode) whose inventories the declaration takes (summaryFlag 2).
+    owner_code: str = Field(
+        default="", sa_column=Column(String(18), nullable=False, server_default="")
+    )
     head: str = Field(sa_column=Column(Text, nullable=False))  # SummaryResultHead fields (JSON)
     lines: str = Field(sa_column=Column(Text, nullable=False))  # SummaryResultList fields (JSON)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
