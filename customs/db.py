@@ -290,6 +290,20 @@ class ExportBillLink(CustomsTable, table=True):
     linked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class ExportReturn(CustomsTable, table=True):
+    """A return of exported goods (CEB213) customs accepted against an export inventory, by the
+    waybill the goods come back on (a CEB215 tally names it). Its state is its document's
+    latest CEB214 return status (120 accepted, 800 released once tallied)."""
+
+    __tablename__ = "export_return"
+
+    document_id: str = Field(foreign_key="document.id", primary_key=True, max_length=36)
+    invt_no: str = Field(foreign_key="export_inventory.invt_no", index=True, max_length=20)
+    logistics_code: str = Field(max_length=18)
+    logistics_no: str = Field(max_length=80, index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 metadata = CustomsTable.metadata
 runtime = add_runtime_tables(metadata)
 idempotency = add_idempotency_table(metadata)

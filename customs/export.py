@@ -16,7 +16,8 @@ What is summarised: with `startTime`/`endTime` (§1.5 rule 13) the consignor's s
 (statisticsFlag B) export inventories declared at the same customs in that window, the list being
 ignored; otherwise the listed `invtNo`s. A listed inventory customs holds must be the consignor's,
 of statisticsFlag B, at the same customs, not summarised before nor cancelled (CEB605, which
-customs.export_flow flags; the window skips those too). A listed number customs does
+customs.export_flow flags) nor returned (an accepted CEB213: customs.export_returns); the window
+skips those too. A listed number customs does
 not hold (the official sample's `Invt20180507000001`) is summarised by number only: it is taken
 (so it cannot be summarised twice) but gives no goods lines, and the receipt says so. Goods lines
 of the inventories held become the CEB792 list; `gseqno` is the declaration line each inventory
@@ -64,6 +65,7 @@ from customs.domain.declarations import Decision
 from customs.domain.field_rules import parse_decimal, parse_int
 from customs.domain.matching import Mismatch, check_split_messages, check_summary_apply
 from customs.export_flow import cancelled_documents, cancelled_numbers
+from customs.export_returns import returned_documents, returned_numbers
 from customs.numbering import next_value
 from customs.timefmt import china_time, return_time
 from schemas.envelope import utc_now
@@ -178,6 +180,7 @@ def _in_force_inventories() -> Select[tuple[Document]]:
             col(DeclaredKey.message_type) == EXPORT_INVENTORY,
             col(Document.return_status).in_(ON_RECORD),
             col(Document.id).not_in(cancelled_documents()),
+            col(Document.id).not_in(returned_documents()),  # its goods, or some, came back
         )
     )
 
@@ -258,6 +261,8 @@ def _plan(session: Session, parts: Sequence[_Part]) -> _Plan:
         plan.problems.append(f"inventory {number} is already summarised in {sum_no}")
     for number in cancelled_numbers(session, numbers):
         plan.problems.append(f"inventory {number} was cancelled (CEB605)")
+    for number in returned_numbers(session, numbers):
+        plan.problems.append(f"inventory {number} has a return of its goods (CEB213)")
     held = _held_inventories(session, ebc_code=head["ebcCode"], numbers=numbers)
     for number in dict.fromkeys(numbers):
         inventory = held.get(number)

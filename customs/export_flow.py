@@ -454,3 +454,25 @@ def officer_step(session: Session, declaration: Declaration, action: Action) -> 
     step = rules.officer_step(held.view, action)
     held.row.updated_at = utc_now()
     return step
+
+
+def held_inventory(
+    session: Session, number: str
+) -> tuple[ExportInventory, Document, Declaration] | None:
+    """The export inventory customs holds with that number (its row, CEB603 and declaration),
+    locked until the transaction ends, and its rules view; None when it holds none."""
+    held = _by_number(session, [number]).get(number)
+    if held is None:
+        return None
+    return held.row, held.document, held.declaration
+
+
+def view_of(row: ExportInventory, document: Document) -> rules.Inventory:
+    """What the rules know of an export inventory (its summary left out)."""
+    return rules.Inventory(
+        invt_no=row.invt_no,
+        status=document.return_status,
+        logistics_code=row.logistics_code,
+        logistics_no=row.logistics_no,
+        cancelled=row.cancelled,
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlmodel import col
 
 from clearway.database import snapshot
-from customs import export, export_flow, requests, visibility
+from customs import export, export_flow, export_returns, requests, visibility
 from customs.assembly import attach, detach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.dxp import inside_data, is_dxp, unwrap
@@ -214,6 +214,8 @@ _EXPORT_FLOW = {
     "CEB607Message": export_flow.link_bill,
     "CEB509Message": export_flow.depart,
     "CEB605Message": export_flow.cancel,
+    "CEB213Message": export_returns.apply_return,
+    "CEB215Message": export_returns.tally,
 }
 
 
