@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from customs import quota_store
+from customs.ceb.documents import KINDS
 from customs.context import Customs
 from customs.db import Declaration, Document, Receipt
 from customs.domain import clearance
@@ -60,7 +61,10 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
     if role == "waybill":
         declarations = list(
             session.execute(
-                select(Declaration).where(col(Declaration.order_no) == head["orderNo"])
+                select(Declaration).where(
+                    col(Declaration.order_no) == head["orderNo"],
+                    col(Declaration.export_invt_no) == "",
+                )
             ).scalars()
         )
     else:
@@ -68,6 +72,7 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
             select(Declaration).where(
                 col(Declaration.ebp_code) == head["ebpCode"],
                 col(Declaration.order_no) == head["orderNo"],
+                col(Declaration.export_invt_no) == "",
             )
         ).scalar_one_or_none()
         if declaration is None:
@@ -375,14 +380,30 @@ def issue(
             created_at=now,
         )
     )
+    announce(emit, declaration, inventory, code=code, info=info)
+
+
+def announce(
+    emit: Emit, declaration: Declaration, document: Document, *, code: int, info: str
+) -> None:
+    """Announce a clearance change of the declaration's inventory (or of an export return of
+    its goods, `document` then being the return): the receipt `code` issued on `document`."""
+    export = {}
+    if declaration.export_invt_no:
+        export = {
+            "direction": "export",
+            "invt_no": declaration.export_invt_no,
+            "receipt_message": KINDS[document.message_type].receipt_message,
+        }
     emit(
         clearance_changed(
             declaration_id=declaration.id,
-            inventory_id=inventory.id,
+            document_id=document.id,
             order_no=declaration.order_no,
             code=code,
             info=info,
-            inventory_head=json.loads(inventory.head),
+            head=json.loads(document.head),
+            **export,
         ),
         key=declaration.order_no,
     )
@@ -391,22 +412,23 @@ def issue(
 def clearance_changed(
     *,
     declaration_id: str,
-    inventory_id: str,
+    document_id: str,
     order_no: str,
     code: int,
     info: str,
-    inventory_head: Mapping[str, str],
+    head: Mapping[str, str],
+    **export: str,
 ) -> ClearanceChangedV1:
-    """The event announcing an inventory's new return status to whom it concerns."""
+    """The event announcing the receipt `code` issued on a declaration's document (its
+    inventory, or an export return) to whom it concerns; `export` for an export declaration."""
     return ClearanceChangedV1(
         declaration_id=uuid.UUID(declaration_id),
-        document_id=uuid.UUID(inventory_id),
+        document_id=uuid.UUID(document_id),
         order_no=order_no,
         return_status=code,
-        return_info=info,
+        return_info=info[:1000],
         parties={
-            k: inventory_head[k]
-            for k in ("ebpCode", "ebcCode", "agentCode", "logisticsCode")
-            if inventory_head.get(k)
+            k: head[k] for k in ("ebpCode", "ebcCode", "agentCode", "logisticsCode") if head.get(k)
         },
+        **export,
     )

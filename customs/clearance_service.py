@@ -1,4 +1,5 @@
-"""Clearance decisions on import declarations: the risk route and the officers' actions.
+"""Clearance decisions on import declarations: the risk route and the officers' actions; and
+the officers' actions on export inventories (review, release, reject: `customs.export_flow`).
 
 Every decision is a transition of the inventory's state machine (`customs.domain.clearance`),
 recorded with who took it, when and why, and issued as receipts and events.
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from clearway.database import snapshot
-from customs import quota_store, visibility
+from customs import export_flow, quota_store, visibility
 from customs.assembly import documents_of, full_head, issue
 from customs.context import Customs
 from customs.db import Decision, Declaration, Document, PersonalDataReveal, Receipt, runtime
@@ -83,7 +84,10 @@ def _apply(
     current = declaration.status if declaration.status is not None else 0
     if declaration.cancelled:
         raise TransitionRefused(current, action, frozenset(), why="the inventory was cancelled")
-    step = transition(current, action, detention_code=detention_code)
+    if declaration.export_invt_no:  # an export inventory: the actions CEB604 has codes for
+        step = export_flow.officer_step(session, declaration, action)
+    else:
+        step = transition(current, action, detention_code=detention_code)
     inventory = session.get(Document, declaration.inventory_document_id)
     for code in step.codes:
         issue(
@@ -300,6 +304,8 @@ def declaration_view(customs: Customs, declaration_id: str) -> dict[str, Any]:
         ]
     return {
         "id": declaration.id,
+        "direction": declaration.direction,
+        "invtNo": declaration.export_invt_no or None,
         "orderNo": declaration.order_no,
         "ebpCode": declaration.ebp_code,
         "status": declaration.status,
@@ -362,6 +368,8 @@ def find_declarations(
         return [
             {
                 "id": d.id,
+                "direction": d.direction,
+                "invtNo": d.export_invt_no or None,
                 "orderNo": d.order_no,
                 "ebpCode": d.ebp_code,
                 "status": d.status,

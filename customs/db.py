@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -93,10 +93,16 @@ class DeclaredKey(CustomsTable, table=True):
 
 
 class Declaration(CustomsTable, table=True):
-    """One import declaration: the order, payment, waybill and inventory joined on their keys."""
+    """One import declaration: the order, payment, waybill and inventory joined on their keys;
+    or one export inventory (CEB603) customs holds, so that officers decide on it, and its
+    changes are announced and audited, as on an import one (`export_invt_no` is then set)."""
 
     __tablename__ = "declaration"
-    __table_args__ = (UniqueConstraint("ebp_code", "order_no"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "ebp_code", "order_no", "export_invt_no", name="uq_declaration_order_inventory"
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     ebp_code: str = Field(max_length=18)
@@ -117,8 +123,18 @@ class Declaration(CustomsTable, table=True):
     cancelled: bool = False
     returned: bool = False
     risk: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # An export inventory's number ("" for an import declaration, one per order and platform):
+    # an order may be declared for export again once its inventory was cancelled.
+    export_invt_no: str = Field(
+        default="", sa_column=Column(String(20), nullable=False, server_default="")
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+    @property
+    def direction(self) -> str:
+        """ "export" for an export inventory, else "import"."""
+        return "export" if self.export_invt_no else "import"
 
 
 class BuyerQuota(CustomsTable, table=True):
@@ -196,12 +212,15 @@ class SummaryResult(CustomsTable, table=True):
     """What customs made of one export summary application (CEB701): the summary number and the
     customs declaration (报关单) number the export tax refund relies on, as its CEB792 carries.
 
-    One row per application part: the parts of a split CEB701 share one summary and declaration.
+    One row per application part and declaration: the parts of a split CEB701 share one summary
+    and its declarations; summaryFlag 2 makes one declaration per producer (`owner_code`).
     """
 
     __tablename__ = "summary_result"
     __table_args__ = (
-        UniqueConstraint("application_document_id", name="uq_summary_result_application"),
+        UniqueConstraint(
+            "application_document_id", "decl_seq_no", name="uq_summary_result_declaration"
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -209,6 +228,10 @@ class SummaryResult(CustomsTable, table=True):
     sum_no: str = Field(max_length=18, index=True)
     decl_seq_no: str = Field(max_length=18)
     entry_id: str = Field(max_length=18, index=True)
+    # The producer (CEB603 ownerCode) whose inventories the declaration takes (summaryFlag 2).
+    owner_code: str = Field(
+        default="", sa_column=Column(String(18), nullable=False, server_default="")
+    )
     head: str = Field(sa_column=Column(Text, nullable=False))  # SummaryResultHead fields (JSON)
     lines: str = Field(sa_column=Column(Text, nullable=False))  # SummaryResultList fields (JSON)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -265,6 +288,20 @@ class ExportBillLink(CustomsTable, table=True):
     bill_no: str = Field(max_length=37, index=True)
     waybill_document_id: str = Field(foreign_key="document.id", max_length=36)
     linked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ExportReturn(CustomsTable, table=True):
+    """A return of exported goods (CEB213) customs accepted against an export inventory, by the
+    waybill the goods come back on (a CEB215 tally names it). Its state is its document's
+    latest CEB214 return status (120 accepted, 800 released once tallied)."""
+
+    __tablename__ = "export_return"
+
+    document_id: str = Field(foreign_key="document.id", primary_key=True, max_length=36)
+    invt_no: str = Field(foreign_key="export_inventory.invt_no", index=True, max_length=20)
+    logistics_code: str = Field(max_length=18)
+    logistics_no: str = Field(max_length=80, index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 metadata = CustomsTable.metadata

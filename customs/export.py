@@ -16,16 +16,26 @@ What is summarised: with `startTime`/`endTime` (§1.5 rule 13) the consignor's s
 (statisticsFlag B) export inventories declared at the same customs in that window, the list being
 ignored; otherwise the listed `invtNo`s. A listed inventory customs holds must be the consignor's,
 of statisticsFlag B, at the same customs, not summarised before nor cancelled (CEB605, which
-customs.export_flow flags; the window skips those too). A listed number customs does
+customs.export_flow flags) nor returned (an accepted CEB213: customs.export_returns); the window
+skips those too. A listed number customs does
 not hold (the official sample's `Invt20180507000001`) is summarised by number only: it is taken
 (so it cannot be summarised twice) but gives no goods lines, and the receipt says so. Goods lines
 of the inventories held become the CEB792 list; `gseqno` is the declaration line each inventory
 line is summed into: one per goods code, and per goods name when `itemNameFlag` is 1.
 
+summaryFlag (§1.5 rule 13) says how many customs declarations: 1, one for the application (by
+consignor); 2, one per producer (by consignor and producer): the inventories are grouped by
+their CEB603 `ownerCode` (生产销售单位, the producer/seller), each group gets its own declSeqNo
+and entryId, and its `gseqno` lines and weights are its own. The CEB792 carries one
+SummaryResult per declaration (the XSD allows 1..100 in a message, as the official sample shows
+several), its `note` naming the producer; so at most 100 producers per application. With
+summaryFlag 2 every inventory must be on customs' record: one known by number only has no known
+producer, and the application is refused naming it.
+
 A split application (msgCount > 1) is concluded when its last part arrives (X19 then checks the
 parts); earlier parts are answered 399 "part received". Each part gets its own CEB792 (its own
-msgSeqNo) with the shared numbers. One declaration per application: summaryFlag 2 (by consignor
-and producer) is not split into one declaration per producer.
+msgSeqNo) with the shared numbers: one SummaryResult per declaration, with the lines of the
+inventories that part listed.
 """
 
 from __future__ import annotations
@@ -55,6 +65,7 @@ from customs.domain.declarations import Decision
 from customs.domain.field_rules import parse_decimal, parse_int
 from customs.domain.matching import Mismatch, check_split_messages, check_summary_apply
 from customs.export_flow import cancelled_documents, cancelled_numbers
+from customs.export_returns import returned_documents, returned_numbers
 from customs.numbering import next_value
 from customs.timefmt import china_time, return_time
 from schemas.envelope import utc_now
@@ -67,6 +78,8 @@ DEC_STATE = "A"  # decState as the official CEB792 sample gives it; the spec lea
 # CEB604 codes of an export inventory customs holds: accepted (120) onwards, not refused.
 ON_RECORD = frozenset({120, 300, 399, 800, 899})
 _GCODE = re.compile(r"\d{10}")
+BY_PRODUCER = "2"  # summaryFlag 2: by consignor and producer (ownerCode), one declaration each
+MAX_DECLARATIONS = 100  # SummaryResult elements one CEB792Message carries
 # The enterprises of the application that the result names again.
 _PARTIES = ("agentCode", "agentName", "ebcCode", "ebcName", "declAgentCode", "declAgentName")
 _MAX_INFO = 1000
@@ -167,6 +180,7 @@ def _in_force_inventories() -> Select[tuple[Document]]:
             col(DeclaredKey.message_type) == EXPORT_INVENTORY,
             col(Document.return_status).in_(ON_RECORD),
             col(Document.id).not_in(cancelled_documents()),
+            col(Document.id).not_in(returned_documents()),  # its goods, or some, came back
         )
     )
 
@@ -247,6 +261,8 @@ def _plan(session: Session, parts: Sequence[_Part]) -> _Plan:
         plan.problems.append(f"inventory {number} is already summarised in {sum_no}")
     for number in cancelled_numbers(session, numbers):
         plan.problems.append(f"inventory {number} was cancelled (CEB605)")
+    for number in returned_numbers(session, numbers):
+        plan.problems.append(f"inventory {number} has a return of its goods (CEB213)")
     held = _held_inventories(session, ebc_code=head["ebcCode"], numbers=numbers)
     for number in dict.fromkeys(numbers):
         inventory = held.get(number)
@@ -272,19 +288,50 @@ def _plan(session: Session, parts: Sequence[_Part]) -> _Plan:
     return plan
 
 
-def _result_lines(
-    plan: _Plan, item_name_flag: str
-) -> tuple[dict[int, list[dict[str, str]]], list[str]]:
-    """SummaryResultList per part: each held inventory's goods lines, with their gseqno."""
-    groups: dict[tuple[str, str], int] = {}
-    per_part: dict[int, list[dict[str, str]]] = {}
+def _producers(plan: _Plan, summary_flag: str) -> tuple[dict[str, str], list[str]]:
+    """The declaration each inventory taken goes into, by invtNo: its producer (ownerCode) with
+    summaryFlag 2, else the application's one (""); and why that cannot be done."""
+    into: dict[str, str] = {}
     problems: list[str] = []
-    for seq, numbers in plan.taken.items():
-        lines = per_part.setdefault(seq, [])
+    for numbers in plan.taken.values():
         for number in numbers:
             inventory = plan.held.get(number)
-            if inventory is None:
+            if summary_flag != BY_PRODUCER:
+                into[number] = ""
+            elif inventory is None:
+                problems.append(
+                    f"inventory {number} is not on customs' record: summaryFlag 2 makes one "
+                    "declaration per producer, and its producer (ownerCode) is unknown"
+                )
+            elif not inventory.head.get("ownerCode", "").strip():
+                problems.append(f"inventory {number} names no producer (ownerCode)")
+            else:
+                into[number] = inventory.head["ownerCode"].strip()
+    producers = set(into.values())
+    if len(producers) > MAX_DECLARATIONS:
+        problems.append(
+            f"{len(producers)} producers: a CEB792 carries at most {MAX_DECLARATIONS} "
+            "declarations (SummaryResult)"
+        )
+    return into, problems
+
+
+def _result_lines(
+    plan: _Plan, item_name_flag: str, into: Mapping[str, str]
+) -> tuple[dict[tuple[int, str], list[dict[str, str]]], list[str]]:
+    """SummaryResultList per part and declaration: each held inventory's goods lines, with
+    their gseqno (the declaration's line, numbered per declaration)."""
+    groups: dict[str, dict[tuple[str, str], int]] = {}
+    per_part: dict[tuple[int, str], list[dict[str, str]]] = {}
+    problems: list[str] = []
+    for seq, numbers in plan.taken.items():
+        for number in numbers:
+            inventory = plan.held.get(number)
+            if inventory is None or number not in into:
                 continue
+            declaration = into[number]
+            lines = per_part.setdefault((seq, declaration), [])
+            declared = groups.setdefault(declaration, {})
             logistics_no = inventory.head.get("logisticsNo", "")
             if not 0 < len(logistics_no) <= 32:
                 problems.append(f"inventory {number} has no usable logisticsNo")
@@ -298,7 +345,7 @@ def _result_lines(
                     )
                     continue
                 key = (gcode, line.get("gname", "") if item_name_flag == "1" else "")
-                gseqno = groups.setdefault(key, len(groups) + 1)
+                gseqno = declared.setdefault(key, len(declared) + 1)
                 lines.append(
                     {
                         "invtNo": number,
@@ -317,26 +364,46 @@ def _weight(inventories: Sequence[_Inventory], name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Numbers:
-    sum_no: str
+class _Declared:
+    """One customs declaration of the summary: its numbers and its producer (summaryFlag 2)."""
+
     decl_seq_no: str
     entry_id: str
+    owner_code: str
+    inventories: tuple[_Inventory, ...]
+    numbers: tuple[str, ...]
 
 
-def _numbers(session: Session, *, customs_code: str, at: datetime) -> _Numbers:
+def _sum_no(session: Session, *, at: datetime) -> str:
+    day = china_time(at).strftime("%Y%m%d")
+    return f"S{day}{next_value(session, f'sum:{day}'):09d}"
+
+
+def _declaration_numbers(session: Session, *, customs_code: str, at: datetime) -> tuple[str, str]:
+    """(declSeqNo, entryId) of a new customs declaration."""
     local = china_time(at)
     day, year = local.strftime("%Y%m%d"), local.year
-    return _Numbers(
-        sum_no=f"S{day}{next_value(session, f'sum:{day}'):09d}",
-        decl_seq_no=f"S{day}{next_value(session, f'declseq:{day}'):09d}",
-        entry_id=f"{customs_code}{year:04d}{EXPORT_FLAG}"
+    return (
+        f"S{day}{next_value(session, f'declseq:{day}'):09d}",
+        f"{customs_code}{year:04d}{EXPORT_FLAG}"
         f"{next_value(session, f'entry:{customs_code}:{year}:{EXPORT_FLAG}'):09d}",
     )
 
 
+def _producer_note(declared: _Declared) -> str:
+    names = dict.fromkeys(i.head.get("ownerName", "") for i in declared.inventories)
+    return info_text(f"生产销售单位 / producer {declared.owner_code} {' / '.join(names)}".strip())
+
+
+def info_text(text: str) -> str:
+    """A text within the 1000 characters returnInfo and note allow."""
+    return text if len(text) <= _MAX_INFO else text[: _MAX_INFO - 3] + "..."
+
+
 def conclude_summary(customs: Customs, session: Session, document: Document) -> Decision:
     """Conclude an accepted CEB701 application: take its inventories into one customs
-    declaration, number it, and keep the CEB792 summary result (399, or 100 with the reasons)."""
+    declaration (one per producer with summaryFlag 2), number each, and keep the CEB792 summary
+    result (399, or 100 with the reasons)."""
     current = _part(document)
     refusal = application_refusal(current.head)
     if refusal is not None:
@@ -354,61 +421,95 @@ def conclude_summary(customs: Customs, session: Session, document: Document) -> 
     split = check_split_messages([p.head for p in parts], message_type=APPLICATION)
     if split:
         return refused(_reasons(split))
+    head = parts[0].head
     plan = _plan(session, parts)
-    lines, line_problems = _result_lines(plan, current.head.get("itemNameFlag", ""))
-    if plan.problems or line_problems:
-        return refused(plan.problems + line_problems)
+    into, producer_problems = _producers(plan, head.get("summaryFlag", ""))
+    lines, line_problems = _result_lines(plan, current.head.get("itemNameFlag", ""), into)
+    if plan.problems or producer_problems or line_problems:
+        return refused(plan.problems + producer_problems + line_problems)
 
     now = utc_now()
-    head = parts[0].head
-    numbers = _numbers(session, customs_code=head["customsCode"], at=now)
-    held = list(plan.held.values())
-    common = {
-        "customsCode": head["customsCode"],
-        "sumNo": numbers.sum_no,
-        "opDate": return_time(now),
-        "declSeqNo": numbers.decl_seq_no,
-        "entryId": numbers.entry_id,
-        "decState": DEC_STATE,
-        **{name: head.get(name, "") for name in _PARTIES},
-        "grossWeight": _weight(held, "grossWeight"),
-        "netWeight": _weight(held, "netWeight"),
-        "msgCount": str(len(parts)),
-    }
-    results: dict[int, SummaryResult] = {}
-    for part in parts:
-        result_head = {"guid": str(uuid.uuid4()).upper(), **common, "msgSeqNo": str(part.seq)}
-        results[part.seq] = SummaryResult(
-            id=str(uuid.uuid4()),
-            application_document_id=part.document.id,
-            sum_no=numbers.sum_no,
-            decl_seq_no=numbers.decl_seq_no,
-            entry_id=numbers.entry_id,
-            head=json.dumps(result_head, ensure_ascii=False),
-            lines=json.dumps(lines.get(part.seq, []), ensure_ascii=False),
-            created_at=now,
+    sum_no = _sum_no(session, at=now)
+    declared: list[_Declared] = []
+    for owner in sorted(set(into.values())):
+        decl_seq_no, entry_id = _declaration_numbers(
+            session, customs_code=head["customsCode"], at=now
         )
-        # The CEB702 receipt repeats the summary number customs gave the application.
-        part.document.head = json.dumps({**part.head, "sumNo": numbers.sum_no}, ensure_ascii=False)
+        numbers = tuple(n for n in dict.fromkeys(into) if into[n] == owner)
+        declared.append(
+            _Declared(
+                decl_seq_no,
+                entry_id,
+                owner,
+                tuple(plan.held[n] for n in numbers if n in plan.held),
+                numbers,
+            )
+        )
+    results: dict[tuple[int, str], SummaryResult] = {}
+    for one in declared:
+        common = {
+            "customsCode": head["customsCode"],
+            "sumNo": sum_no,
+            "opDate": return_time(now),
+            "declSeqNo": one.decl_seq_no,
+            "entryId": one.entry_id,
+            "decState": DEC_STATE,
+            **{name: head.get(name, "") for name in _PARTIES},
+            "grossWeight": _weight(one.inventories, "grossWeight"),
+            "netWeight": _weight(one.inventories, "netWeight"),
+            "msgCount": str(len(parts)),
+        }
+        if one.owner_code:
+            common["note"] = _producer_note(one)
+        for part in parts:
+            result_head = {"guid": str(uuid.uuid4()).upper(), **common, "msgSeqNo": str(part.seq)}
+            results[(part.seq, one.owner_code)] = SummaryResult(
+                id=str(uuid.uuid4()),
+                application_document_id=part.document.id,
+                sum_no=sum_no,
+                decl_seq_no=one.decl_seq_no,
+                entry_id=one.entry_id,
+                owner_code=one.owner_code,
+                head=json.dumps(result_head, ensure_ascii=False),
+                lines=json.dumps(lines.get((part.seq, one.owner_code), []), ensure_ascii=False),
+                created_at=now,
+            )
+    for part in parts:  # the CEB702 receipt repeats the summary number given the application
+        part.document.head = json.dumps({**part.head, "sumNo": sum_no}, ensure_ascii=False)
     session.add_all(results.values())
     session.flush()  # the inventories refer to the results
     by_number = [(n, seq) for seq, taken in plan.taken.items() for n in taken]
     session.add_all(
         SummarisedInventory(
-            invt_no=number, summary_result_id=results[seq].id, on_record=number in plan.held
+            invt_no=number,
+            summary_result_id=results[(seq, into[number])].id,
+            on_record=number in plan.held,
         )
         for number, seq in by_number
     )
     unknown = [n for n, _ in by_number if n not in plan.held]
     line_count = sum(len(v) for v in lines.values())
-    info = (
-        f"汇总审结 / summary {numbers.sum_no} concluded into customs declaration (报关单) "
-        f"{numbers.entry_id}, declSeqNo {numbers.decl_seq_no}: {len(by_number)} inventories, "
+    if len(declared) == 1:
+        (one,) = declared
+        into_text = f"customs declaration (报关单) {one.entry_id}, declSeqNo {one.decl_seq_no}" + (
+            f" (producer {one.owner_code})" if one.owner_code else ""
+        )
+    else:
+        into_text = (
+            f"{len(declared)} customs declarations (报关单), one per producer: "
+            + ", ".join(
+                f"{d.entry_id} (producer {d.owner_code}, declSeqNo {d.decl_seq_no}: "
+                f"{', '.join(d.numbers)})"
+                for d in declared
+            )
+        )
+    text = (
+        f"汇总审结 / summary {sum_no} concluded into {into_text}: {len(by_number)} inventories, "
         f"{line_count} goods lines"
     )
     if unknown:
-        info += f"; not on customs' record, summarised by number only: {', '.join(unknown)}"
-    return Decision(ACCEPTED_CODE, info[:_MAX_INFO], accepted=True, register=True)
+        text += f"; not on customs' record, summarised by number only: {', '.join(unknown)}"
+    return Decision(ACCEPTED_CODE, info_text(text), accepted=True, register=True)
 
 
 # --- reading summaries -------------------------------------------------------------------

@@ -1,16 +1,21 @@
 """The export inventory's lifecycle against the database (the rules, and what each message
 does: `customs.domain.export_clearance`). Each use case is a request of `customs.service`,
-`(customs, session, document) -> Decision`, in the consumer's transaction deciding on the message.
+`(customs, ctx, document) -> Decision`, in the consumer's transaction deciding on the message.
 
 A CEB603 taken in gets its number (kept if it carries one), written into its head so that every
-CEB604 receipt repeats it. Receipts issued on an inventory are Receipt rows of its CEB603
-document: /v1/receipts/{reference} lists them. Inventories are looked up as customs holds them
-(their CEB603 in force) and locked, so that two messages do not move one inventory at once.
+CEB604 receipt repeats it, and a declaration (`Declaration` with `export_invt_no`): officers
+decide on it through the same decisions API, audit and review queue as on an import one
+(`customs.clearance_service`). Receipts issued on an inventory are Receipt rows of its CEB603
+document (/v1/receipts/{reference} lists them), and each is announced as a
+`customs.clearance_changed.v1` (direction "export", its `invt_no`), as the 120 that accepts it.
+Inventories are looked up as customs holds them (their CEB603 in force) and locked with their
+declaration, so that two messages, or a message and an officer, do not move one at once.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -18,22 +23,24 @@ from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from customs.assembly import quota_year_of
+from customs.assembly import announce, issue, quota_year_of
 from customs.context import Customs
 from customs.db import (
+    Declaration,
     DeclaredKey,
     Document,
     ExportBillLink,
     ExportInventory,
-    Receipt,
     SummarisedInventory,
     SummaryResult,
 )
 from customs.domain import export_clearance as rules
+from customs.domain.clearance import Action, TransitionRefused
+from customs.domain.clearance import Step as Transition
 from customs.domain.declarations import Decision
 from customs.domain.export_clearance import Step
 from customs.numbering import inventory_number
-from customs.timefmt import return_time
+from messaging.consumer import HandlerContext
 from schemas.envelope import utc_now
 
 INVENTORY = "CEB603Message"
@@ -46,6 +53,7 @@ class _Held:
 
     row: ExportInventory
     document: Document
+    declaration: Declaration
     summarised_in: str | None = None
 
     @property
@@ -87,7 +95,7 @@ def _listed(lines: Iterable[dict[str, str]], name: str = "logisticsNo") -> list[
 def _held(session: Session, condition: ColumnElement[bool]) -> list[_Held]:
     """Export inventories customs holds meeting `condition`, locked until the transaction ends."""
     rows = session.execute(
-        select(ExportInventory, Document)
+        select(ExportInventory, Document, Declaration)
         .join(Document, col(Document.id) == col(ExportInventory.document_id))
         .join(
             DeclaredKey,
@@ -96,11 +104,18 @@ def _held(session: Session, condition: ColumnElement[bool]) -> list[_Held]:
                 col(DeclaredKey.message_type) == INVENTORY,
             ),
         )
+        .join(
+            Declaration,
+            and_(
+                col(Declaration.inventory_document_id) == col(Document.id),
+                col(Declaration.export_invt_no) == col(ExportInventory.invt_no),
+            ),
+        )
         .where(condition)
         .order_by(col(ExportInventory.invt_no))
-        .with_for_update(of=ExportInventory)
+        .with_for_update(of=[ExportInventory, Declaration])  # officers lock the declaration
     ).all()
-    return [_Held(row, document) for row, document in rows]
+    return [_Held(row, document, declaration) for row, document, declaration in rows]
 
 
 def _by_number(session: Session, numbers: Sequence[str]) -> dict[str, _Held]:
@@ -170,25 +185,23 @@ def cancelled_numbers(session: Session, numbers: Sequence[str]) -> list[str]:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _issue(session: Session, held: _Held, step: Step, source: str) -> None:
-    """The CEB604 receipts `step` issues on the inventory; its state is the last of them."""
+def _issue(ctx: HandlerContext, held: _Held, step: Step, source: str) -> None:
+    """The CEB604 receipts `step` issues on the inventory, each announced; its state is the
+    last of them."""
     for code in rules.receipts(held.view, step):
-        now = utc_now()
-        session.add(
-            Receipt(
-                document_id=held.document.id,
-                return_status=code,
-                return_info=rules.info(f"{rules.RECEIPT_TEXT[code]} ({source})"),
-                return_time=return_time(now),
-                created_at=now,
-            )
+        issue(
+            ctx.session,
+            ctx.emit,
+            held.declaration,
+            inventory=held.document,
+            code=code,
+            info=rules.info(f"{rules.RECEIPT_TEXT[code]} ({source})"),
         )
-        held.document.return_status = code
-        held.document.updated_at = held.row.updated_at = now
+        held.row.updated_at = held.document.updated_at
 
 
 def _move(
-    session: Session,
+    ctx: HandlerContext,
     inventories: Iterable[_Held],
     problems: Sequence[str],
     step: Step,
@@ -205,7 +218,7 @@ def _move(
     if reasons:
         return rules.refused(label, reasons)
     for held in unique.values():
-        _issue(session, held, step, source)
+        _issue(ctx, held, step, source)
     codes = "/".join(map(str, rules.RULES[step].codes))
     return rules.done(f"{done} ({codes}): {len(unique)} inventories: {', '.join(unique)}")
 
@@ -229,8 +242,10 @@ def _new_number(session: Session, head: dict[str, str]) -> str:
             return number
 
 
-def accept_inventory(customs: Customs, session: Session, document: Document) -> Decision:
-    """A new CEB603 customs takes in: 120 with its number (kept if it carries one)."""
+def accept_inventory(customs: Customs, ctx: HandlerContext, document: Document) -> Decision:
+    """A new CEB603 customs takes in: 120 with its number (kept if it carries one), as a
+    declaration officers may decide on."""
+    session = ctx.session
     head = json.loads(document.head)
     if document.app_type != "1":
         return rules.refused(
@@ -255,16 +270,32 @@ def accept_inventory(customs: Customs, session: Session, document: Document) -> 
             updated_at=now,
         )
     )
-    return Decision(
+    declaration = Declaration(
+        id=str(uuid.uuid4()),
+        ebp_code=head.get("ebpCode", ""),
+        order_no=head.get("orderNo", ""),
+        inventory_document_id=document.id,
+        status=rules.ACCEPTED,
+        export_invt_no=number,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(declaration)
+    accepted = Decision(
         rules.ACCEPTED,
         f"海关入库成功 / accepted into the customs database as export inventory {number}",
         accepted=True,
         register=True,
     )
+    announce(
+        ctx.emit, declaration, document, code=accepted.return_status, info=accepted.return_info
+    )
+    return accepted
 
 
-def arrive(customs: Customs, session: Session, document: Document) -> Decision:
+def arrive(customs: Customs, ctx: HandlerContext, document: Document) -> Decision:
     """A CEB507 arrival at the supervision site: the listed inventories are released."""
+    session = ctx.session
     head, lines = _message(document)
     listed = _listed(lines)
     problems = rules.arrival_problems(head, listed)
@@ -272,7 +303,7 @@ def arrive(customs: Customs, session: Session, document: Document) -> Decision:
         return rules.refused("arrival", problems)
     found = _by_waybill(session, listed, logistics_code=head.get("logisticsCode", ""))
     return _move(
-        session,
+        ctx,
         found.named.values(),
         found.problems,
         Step.ARRIVE,
@@ -282,9 +313,10 @@ def arrive(customs: Customs, session: Session, document: Document) -> Decision:
     )
 
 
-def link_bill(customs: Customs, session: Session, document: Document) -> Decision:
+def link_bill(customs: Customs, ctx: HandlerContext, document: Document) -> Decision:
     """A CEB607 master/house bill link: the listed inventories travel under its billNo (a
     change, appType 2, may move them from another bill; a deletion, appType 3, takes them off)."""
+    session = ctx.session
     head, lines = _message(document)
     bill = head.get("billNo", "").strip()
     problems = rules.part_problems(head)
@@ -351,8 +383,9 @@ def link_bill(customs: Customs, session: Session, document: Document) -> Decisio
     )
 
 
-def depart(customs: Customs, session: Session, document: Document) -> Decision:
+def depart(customs: Customs, ctx: HandlerContext, document: Document) -> Decision:
     """A CEB509 departure: the inventories it lists, and those linked under its bill, close."""
+    session = ctx.session
     head, lines = _message(document)
     problems = rules.part_problems(head)
     if problems:
@@ -371,7 +404,7 @@ def depart(customs: Customs, session: Session, document: Document) -> Decision:
     if already and not leaving and not found.problems:
         return rules.done(f"离境结关 / closed already with bill {bill}: {', '.join(already)}")
     return _move(
-        session,
+        ctx,
         leaving,
         found.problems,
         Step.DEPART,
@@ -381,8 +414,9 @@ def depart(customs: Customs, session: Session, document: Document) -> Decision:
     )
 
 
-def cancel(customs: Customs, session: Session, document: Document) -> Decision:
+def cancel(customs: Customs, ctx: HandlerContext, document: Document) -> Decision:
     """A CEB605 cancellation of an export inventory before its release."""
+    session = ctx.session
     head = json.loads(document.head)
     number = head.get("invtNo", "").strip()
     held = _by_number(session, [number]).get(number)
@@ -398,10 +432,47 @@ def cancel(customs: Customs, session: Session, document: Document) -> Decision:
     if problems:
         return rules.refused("cancellation", [*problems, NO_EXPORT_CODE])
     _issue(
-        session,
+        ctx,
         held,
         Step.CANCEL,
         f"CEB605 {head.get('copNo', '')}: {head.get('reason', '')}",
     )
-    held.row.cancelled = True
+    held.row.cancelled = held.declaration.cancelled = True
     return rules.done(f"撤销审结 / export inventory {number} cancelled")
+
+
+def officer_step(session: Session, declaration: Declaration, action: Action) -> Transition:
+    """The CEB604 receipts an officer's `action` issues on the export inventory `declaration`
+    stands for (rules: `export_clearance.officer_step`); its row is locked meanwhile."""
+    number = declaration.export_invt_no
+    held = _by_number(session, [number]).get(number)
+    if held is None:  # its CEB603 is no longer in force
+        raise TransitionRefused(
+            declaration.status or 0, action, frozenset(), why=f"no export inventory {number}"
+        )
+    held.summarised_in = _summary_of(session, number)
+    step = rules.officer_step(held.view, action)
+    held.row.updated_at = utc_now()
+    return step
+
+
+def held_inventory(
+    session: Session, number: str
+) -> tuple[ExportInventory, Document, Declaration] | None:
+    """The export inventory customs holds with that number (its row, CEB603 and declaration),
+    locked until the transaction ends, and its rules view; None when it holds none."""
+    held = _by_number(session, [number]).get(number)
+    if held is None:
+        return None
+    return held.row, held.document, held.declaration
+
+
+def view_of(row: ExportInventory, document: Document) -> rules.Inventory:
+    """What the rules know of an export inventory (its summary left out)."""
+    return rules.Inventory(
+        invt_no=row.invt_no,
+        status=document.return_status,
+        logistics_code=row.logistics_code,
+        logistics_no=row.logistics_no,
+        cancelled=row.cancelled,
+    )

@@ -183,7 +183,9 @@ class _Segment:
         declarations = {
             row.id: dict(row._mapping)
             for row in session.execute(
-                select(DECLARATION).where(DECLARATION.c.order_no.in_(order_nos))
+                select(DECLARATION).where(
+                    DECLARATION.c.order_no.in_(order_nos), DECLARATION.c.export_invt_no == ""
+                )
             )
         }
         by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -301,9 +303,11 @@ class _Segment:
         declaration: dict[str, Any] = {
             column.name: column.default.arg if column.default is not None else None
             for column in DECLARATION.columns
+            if column.server_default is None  # left to the database
         }
         declaration.update(
             id=str(uuid.uuid4()),
+            export_invt_no="",  # an import declaration
             ebp_code=ebp_code,
             order_no=order_no,
             created_at=self.now,
@@ -375,11 +379,11 @@ class _Segment:
         ctx.emit(
             clearance_changed(
                 declaration_id=declaration["id"],
-                inventory_id=inventory.id,
+                document_id=inventory.id,
                 order_no=declaration["order_no"],
                 code=code,
                 info=info,
-                inventory_head=inventory.public_head(),
+                head=inventory.public_head(),
             ),
             key=declaration["order_no"],
         )

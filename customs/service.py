@@ -12,11 +12,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from clearway.database import snapshot
-from customs import export, export_flow, requests, visibility
+from customs import export, export_flow, export_returns, requests, visibility
 from customs.assembly import attach, detach, locked_by_inventory, quota_year_of
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.dxp import inside_data, is_dxp, unwrap
@@ -207,11 +206,16 @@ _REQUESTS = {
     "CEB623Message": requests.cancel,
     "CEB625Message": requests.return_goods,
     "CEB701Message": export.conclude_summary,
+}
+# The export inventory's lifecycle: these also announce the clearance changes they make.
+_EXPORT_FLOW = {
     "CEB603Message": export_flow.accept_inventory,
     "CEB507Message": export_flow.arrive,
     "CEB607Message": export_flow.link_bill,
     "CEB509Message": export_flow.depart,
     "CEB605Message": export_flow.cancel,
+    "CEB213Message": export_returns.apply_return,
+    "CEB215Message": export_returns.tally,
 }
 
 
@@ -223,13 +227,17 @@ _WITHDRAWN_BY = {"CEB621Message": "CEB623Message", "CEB603Message": "CEB605Messa
 
 
 def _take_effect(
-    customs: Customs, session: Session, document: Document, decision: Decision
+    customs: Customs, ctx: HandlerContext, document: Document, decision: Decision
 ) -> Decision:
     """What an accepted document does besides being stored: cancel or return against an
     inventory (which may still refuse it), or give a new inventory its number."""
+    session = ctx.session
     request = _REQUESTS.get(document.message_type)
     if request is not None:
         return request(customs, session, document)
+    flow = _EXPORT_FLOW.get(document.message_type)
+    if flow is not None:
+        return flow(customs, ctx, document)
     if document.message_type == "CEB621Message" and document.invt_no is None:
         head = json.loads(document.head)
         document.invt_no = inventory_number(
@@ -285,7 +293,7 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
     if decision.accepted and (
         not decision.unregister or document.message_type in _DELETION_TAKES_EFFECT
     ):
-        decision = _take_effect(customs, session, document, decision)
+        decision = _take_effect(customs, ctx, document, decision)
     now = utc_now()
     if decision.register:
         if existing is None:

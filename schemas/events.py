@@ -143,15 +143,29 @@ class RiskAssessedV1(_Event):
 
 
 class ClearanceChangedV1(_Event):
-    """An import inventory moved in its clearance (a CEB622 receipt was issued)."""
+    """An inventory moved in its clearance: an import one (a CEB622 receipt was issued) or an
+    export one (a CEB604 receipt, or a CEB214 receipt on a return of its goods)."""
 
     type: Literal["customs.clearance_changed.v1"] = "customs.clearance_changed.v1"
     declaration_id: uuid.UUID
-    document_id: uuid.UUID
+    document_id: uuid.UUID = Field(
+        description="The document the receipt answers: the inventory, or the export return"
+    )
     order_no: str = Field(min_length=1, max_length=60)
     return_status: int
     return_info: str = Field(min_length=1, max_length=1000)
     parties: dict[str, str] = Field(default_factory=dict)
+    # Optional since the export lifecycle (absent on earlier events: an import CEB622 change).
+    direction: Literal["import", "export"] = Field(
+        default="import", description="Whose inventory moved: an import or an export one"
+    )
+    invt_no: str | None = Field(
+        default=None, max_length=20, description="The inventory number (export inventories)"
+    )
+    receipt_message: MessageType | None = Field(
+        default=None,
+        description="The receipt issued: CEB604Message, CEB214Message (absent: CEB622Message)",
+    )
 
 
 FindingCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]

@@ -24,7 +24,10 @@ router = APIRouter()
 class DecisionIn(BaseModel):
     """An officer's decision on a declaration; every decision is audited with its reason."""
 
-    action: Action = Field(description="release, inspect, detain, return_abroad, reject or close")
+    action: Action = Field(
+        description="release, inspect, detain, return_abroad, reject or close; on an export "
+        "inventory: review (120 to 300), release (300 to 399; released on arrival) or reject"
+    )
     officer: str | None = Field(
         default=None,
         min_length=1,

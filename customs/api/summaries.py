@@ -32,6 +32,8 @@ def _summary_json(view: export_views.SummaryView) -> dict[str, Any]:
         "inventories": list(view.inventories),
         "notOnRecord": list(view.not_on_record),
         "lineCount": view.line_count,
+        "summaryFlag": view.application.get("summaryFlag"),
+        "declarations": list(view.declarations),
         "receipt": f"/v1/receipts/{view.reference}",
         "result": f"/v1/summaries/{view.reference}/result" if view.result else None,
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from lxml import etree
@@ -15,19 +15,16 @@ MESSAGE_TYPE = "CEB792Message"
 
 
 class StoredSummaryResult(Protocol):
-    """A stored summary result (customs.db.SummaryResult): its id and its fields as JSON."""
+    """A stored summary result (customs.db.SummaryResult): its id and, per customs declaration
+    of the application part, its fields as JSON."""
 
     @property
     def id(self) -> str: ...
 
     @property
-    def head(self) -> str:
-        """SummaryResultHead element name -> text."""
-        ...
-
-    @property
-    def lines(self) -> str:
-        """A list of SummaryResultList element name -> text, one per line."""
+    def results(self) -> Sequence[tuple[str, str]]:
+        """(SummaryResultHead element name -> text, a list of SummaryResultList element name ->
+        text, one per line), one pair per declaration."""
         ...
 
 
@@ -44,16 +41,18 @@ def _fill(parent: etree._Element, element: str, values: Mapping[str, object]) ->
 
 
 def render_summary_result(result: StoredSummaryResult) -> bytes:
-    """The CEB792Message for one summary result: its head and one list entry per summarised
-    inventory line. The message guid is the result's id, so the same result renders the same
-    bytes every time. Raises ValueError rather than return a message the XSD refuses."""
+    """The CEB792Message for one summary result: per customs declaration a SummaryResult, its
+    head and one list entry per summarised inventory line. The message guid is the result's id,
+    so the same result renders the same bytes every time. Raises ValueError rather than return
+    a message the XSD refuses."""
     root = etree.Element(f"{{{CEB_NS}}}{MESSAGE_TYPE}", nsmap={"ceb": CEB_NS})
     root.set("guid", result.id.upper())
     root.set("version", "1.0")
-    entity = etree.SubElement(root, f"{{{CEB_NS}}}SummaryResult")
-    _fill(entity, "SummaryResultHead", json.loads(result.head))
-    for line in json.loads(result.lines):
-        _fill(entity, "SummaryResultList", line)
+    for head, lines in result.results:
+        entity = etree.SubElement(root, f"{{{CEB_NS}}}SummaryResult")
+        _fill(entity, "SummaryResultHead", json.loads(head))
+        for line in json.loads(lines):
+            _fill(entity, "SummaryResultList", line)
     schema = schema_for("export")
     if not schema.validate(root):
         raise ValueError(f"{MESSAGE_TYPE} is not XSD-valid: {schema.error_log}")

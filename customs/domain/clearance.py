@@ -78,6 +78,7 @@ class Action(StrEnum):
     RETURN_ABROAD = "return_abroad"
     REJECT = "reject"
     CLOSE = "close"
+    REVIEW = "review"  # an officer sends an export inventory to manual review (export only)
 
 
 class TransitionRefused(Exception):
@@ -120,6 +121,10 @@ _TABLE: dict[Action, tuple[frozenset[int], tuple[int, ...]]] = {
 
 def transition(current: int, action: Action, *, detention_code: int | None = None) -> Step:
     """The receipts `action` issues from state `current`, or TransitionRefused."""
+    if action not in _TABLE:  # an import declaration goes to review by risk's route only
+        raise TransitionRefused(
+            current, action, frozenset(), why="an import declaration is routed by risk"
+        )
     allowed, codes = _TABLE[action]
     if current not in allowed:
         raise TransitionRefused(current, action, allowed)

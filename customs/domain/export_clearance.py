@@ -3,14 +3,25 @@
 - CEB603 taken in: 120, and an export inventory number (district + year + E + a 9-digit serial:
   18 characters; the spec allows up to 20) unless it carries one.
 - CEB507 arrival at the supervision site: each waybill it lists (ArrivalList has logisticsNo
-  only) must name an inventory customs holds, in state 120; each is concluded (399) and
-  released (800).
+  only) must name an inventory customs holds, in state 120 (or 399: an officer's review
+  concluded); each is concluded (399, unless it is already) and released (800).
 - CEB607 master/house bill link: each line (invtNo, else logisticsNo) must name an inventory
   customs holds that has not left; it is recorded under the master bill (billNo).
 - CEB509 departure: the inventories it lists and, when it names a master bill, every open one a
   CEB607 linked under that bill must be released (800); each is closed (899).
 - CEB605 cancellation: by the inventory's declarant at its customs, before release only (120,
   300, 399) and not once summarised.
+
+Officers (the decisions API of import declarations, `customs.clearance_service`) act on an
+export inventory with the actions CEB604 has codes for, and no other:
+- review: an accepted (120) inventory goes to manual review (300). Nothing else sends an export
+  inventory there: risk scores import declarations only, so the officer who wants to look at
+  one before its goods arrive places it on review. An arrival (CEB507) does not take it then.
+- release: the review concludes (399); the goods are released (800) when they arrive at the
+  supervision site (CEB507 takes a concluded inventory as it takes an accepted one).
+- reject: 100 (海关退单), before release (120, 300, 399), and not once summarised.
+Inspection, detention, return abroad and closing have no CEB604 code (500-700), or are the
+departure's (899): they are refused for an export inventory.
 
 Every step is a CEB604 receipt on the inventory, with the codes CEB604 allows only
 ({1, 2, 3, 4, 100, 120, 300, 399, 800, 899}). The spec has no "cancelled" code: a cancelled
@@ -31,7 +42,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from customs.domain.clearance import accepted_code, allowed_on
+from customs.domain.clearance import Action, TransitionRefused, accepted_code, allowed_on
+from customs.domain.clearance import Step as Transition
 from customs.domain.declarations import Decision
 from customs.domain.field_rules import parse_int
 
@@ -75,7 +87,11 @@ class Rule:
 
 
 RULES: dict[Step, Rule] = {
-    Step.ARRIVE: Rule(frozenset({ACCEPTED}), (CONCLUDED, RELEASED), "only an accepted (120) one"),
+    Step.ARRIVE: Rule(
+        frozenset({ACCEPTED, CONCLUDED}),
+        (CONCLUDED, RELEASED),
+        "only an accepted (120) or concluded (399) one",
+    ),
     Step.LINK: Rule(
         frozenset({ACCEPTED, REVIEW, CONCLUDED, RELEASED}), (), "one that has not left yet"
     ),
@@ -84,9 +100,18 @@ RULES: dict[Step, Rule] = {
         frozenset({ACCEPTED, REVIEW, CONCLUDED}), (REJECTED,), "only before release (120, 300, 399)"
     ),
 }
-for _step, _rule in RULES.items():  # every receipt a step issues must be a CEB604 code
-    if not all(allowed_on(RECEIPT, code) for code in _rule.codes):
-        raise ValueError(f"{_step} issues a code {RECEIPT} does not allow: {_rule.codes}")
+# An officer's action on an export inventory: (states it may start from, receipts it issues).
+OFFICER_ACTIONS: dict[Action, tuple[frozenset[int], tuple[int, ...]]] = {
+    Action.REVIEW: (frozenset({ACCEPTED}), (REVIEW,)),
+    Action.RELEASE: (frozenset({REVIEW}), (CONCLUDED,)),
+    Action.REJECT: (frozenset({ACCEPTED, REVIEW, CONCLUDED}), (REJECTED,)),
+}
+for _name, _codes in [
+    *((str(s), r.codes) for s, r in RULES.items()),
+    *((str(a), c) for a, (_, c) in OFFICER_ACTIONS.items()),
+]:  # every receipt a step or an officer issues must be a CEB604 code
+    if not all(allowed_on(RECEIPT, code) for code in _codes):
+        raise ValueError(f"{_name} issues a code {RECEIPT} does not allow: {_codes}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +156,41 @@ def refusal(inventory: Inventory, step: Step) -> str | None:
 
 
 def receipts(inventory: Inventory, step: Step) -> tuple[int, ...]:
-    """The CEB604 codes `step` issues on `inventory`, in order; StepRefused if it cannot."""
+    """The CEB604 codes `step` issues on `inventory`, in order (not the one it is in already);
+    StepRefused if it cannot."""
     why = refusal(inventory, step)
     if why is not None:
         raise StepRefused(inventory, step, why)
-    return RULES[step].codes
+    return tuple(code for code in RULES[step].codes if code != inventory.status)
+
+
+def officer_step(inventory: Inventory, action: Action) -> Transition:
+    """The CEB604 receipts an officer's `action` issues on `inventory`, or TransitionRefused
+    naming why (an action CEB604 has no code for, the state, a cancellation, a summary)."""
+    current = inventory.status
+    if action not in OFFICER_ACTIONS:
+        raise TransitionRefused(
+            current,
+            action,
+            frozenset(),
+            why=f"an export inventory's receipt ({RECEIPT}) has no code for it; officers "
+            f"{', '.join(a.value for a in OFFICER_ACTIONS)} export inventories",
+        )
+    allowed, codes = OFFICER_ACTIONS[action]
+    if inventory.cancelled:
+        raise TransitionRefused(
+            current, action, allowed, why=f"inventory {inventory.invt_no} was cancelled"
+        )
+    if action is Action.REJECT and inventory.summarised_in:
+        raise TransitionRefused(
+            current,
+            action,
+            allowed,
+            why=f"inventory {inventory.invt_no} is summarised in {inventory.summarised_in}",
+        )
+    if current not in allowed:
+        raise TransitionRefused(current, action, allowed)
+    return Transition(codes)
 
 
 def choose(candidates: Sequence[Inventory], *, logistics_code: str) -> Inventory | None:

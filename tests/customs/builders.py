@@ -427,6 +427,8 @@ def export_inventory_message(
     appTime: str = "20240901100000",
     grossWeight: str = "2.5",
     netWeight: str = "2.0",
+    ownerCode: str = EXPORT_CONSIGNOR,
+    ownerName: str = EXPORT_CONSIGNOR_NAME,
 ) -> bytes:
     """A CEB603 summary-declaration (statisticsFlag B) inventory of one consignor at customs
     1501, on waybill L-{copNo}, with goods as (gcode, gname); the official CEB603 sample fails
@@ -442,7 +444,7 @@ def export_inventory_message(
         "logisticsNo": f"L-{copNo}", "copNo": copNo, "invtNo": invt_no, "ieFlag": "E",
         "portCode": "1501", "ieDate": appTime[:8], "statisticsFlag": "B",
         "agentCode": EXPORT_CONSIGNOR, "agentName": name, "ebcCode": EXPORT_CONSIGNOR,
-        "ebcName": name, "ownerCode": EXPORT_CONSIGNOR, "ownerName": name, "tradeMode": "9610",
+        "ebcName": name, "ownerCode": ownerCode, "ownerName": ownerName, "tradeMode": "9610",
         "trafMode": "5", "country": "116", "POD": "NRT", "freight": "10", "fCurrency": "142",
         "fFlag": "3", "insuredFee": "0", "iCurrency": "142", "iFlag": "3", "wrapType": "2",
         "packNo": "1", "grossWeight": grossWeight, "netWeight": netWeight,

@@ -302,3 +302,109 @@ def test_a_summary_result_the_xsd_would_refuse_is_never_rendered():
     bad = export_views.SummaryResultMessage("ref", guid, json.dumps(head), json.dumps([line]))
     with pytest.raises(ValueError, match="not XSD-valid"):
         bad.as_xml()
+
+
+PRODUCER_A, PRODUCER_B = "3301960001", "3301960002"
+
+
+def _declarations(root: etree._Element) -> list[tuple[dict[str, str], list[dict[str, str]]]]:
+    """Each SummaryResult of a CEB792: its head fields and its lines."""
+    found = []
+    for result in root.iterfind("ceb:SummaryResult", NS):
+        head = result.find("ceb:SummaryResultHead", NS)
+        assert head is not None
+        found.append(
+            (
+                {etree.QName(f).localname: f.text or "" for f in head},
+                [
+                    {etree.QName(f).localname: f.text or "" for f in line}
+                    for line in result.iterfind("ceb:SummaryResultList", NS)
+                ],
+            )
+        )
+    return found
+
+
+def test_summary_flag_2_makes_one_declaration_per_producer_in_one_ceb792(
+    broker, customs, risk_engine, customs_api
+):
+    inventories = [
+        _export_inventory(
+            "15012024E000000011",
+            "P1",
+            [("8541401000", "小米盒子"), ("9503008900", "积木")],
+            grossWeight="2",
+            netWeight="1.5",
+            ownerCode=PRODUCER_A,
+            ownerName="甲工厂",
+        ),
+        _export_inventory(
+            "15012024E000000012",
+            "P2",
+            [("8541401000", "小米盒子")],
+            grossWeight="3",
+            netWeight="2.5",
+            ownerCode=PRODUCER_B,
+            ownerName="乙工厂",
+        ),
+        _export_inventory(
+            "15012024E000000013",
+            "P3",
+            [("8541401000", "小米盒子")],
+            grossWeight="1",
+            netWeight="0.5",
+            ownerCode=PRODUCER_A,
+            ownerName="甲工厂",
+        ),
+    ]
+    numbers = ["15012024E000000011", "15012024E000000012", "15012024E000000013"]
+    with workers(broker, customs, risk_engine):
+        held = [_submit(customs, body) for body in inventories]
+        for reference in held:
+            wait_for(lambda r=reference: _decided(customs, r), timeout_s=15)
+        by_producer = _submit(
+            customs, _application("FLAG2", numbers, summaryFlag="2", itemNameFlag="1")
+        )
+        unknown = _submit(customs, _application("FLAG2-X", ["Invt20180507000009"], summaryFlag="2"))
+        wait_for(lambda: _decided(customs, by_producer) and _decided(customs, unknown), 15)
+
+    receipt = service.receipt_view(customs, by_producer)
+    assert receipt.return_status == 399, receipt.return_info
+    root = _result_xml(customs, by_producer)  # one CEB792, XSD-valid, two declarations
+    (head_a, lines_a), (head_b, lines_b) = _declarations(root)
+    assert head_a["sumNo"] == head_b["sumNo"] == receipt.keys["sumNo"]
+    assert ENTRY_ID.fullmatch(head_a["entryId"]) and ENTRY_ID.fullmatch(head_b["entryId"])
+    assert head_a["entryId"] != head_b["entryId"]
+    assert head_a["declSeqNo"] != head_b["declSeqNo"]
+    assert PRODUCER_A in head_a["note"] and "甲工厂" in head_a["note"]
+    assert PRODUCER_B in head_b["note"]
+    assert (head_a["grossWeight"], head_a["netWeight"]) == ("3", "2.0")
+    assert (head_b["grossWeight"], head_b["netWeight"]) == ("3", "2.5")
+    # each declaration numbers its own lines: the same goods are line 1 of both
+    assert [(line["invtNo"], line["gnum"], line["gseqno"]) for line in lines_a] == [
+        ("15012024E000000011", "1", "1"),
+        ("15012024E000000011", "2", "2"),
+        ("15012024E000000013", "1", "1"),
+    ]
+    assert [(line["invtNo"], line["gseqno"]) for line in lines_b] == [("15012024E000000012", "1")]
+    assert head_a["entryId"] in receipt.return_info and head_b["entryId"] in receipt.return_info
+    assert "2 customs declarations" in receipt.return_info
+
+    summary = customs_api.get(f"/v1/summaries/{by_producer}").json()
+    assert summary["summaryFlag"] == "2"
+    assert [(d["ownerCode"], d["entryId"], d["inventories"]) for d in summary["declarations"]] == [
+        (PRODUCER_A, head_a["entryId"], ["15012024E000000011", "15012024E000000013"]),
+        (PRODUCER_B, head_b["entryId"], ["15012024E000000012"]),
+    ]
+    result = customs_api.get(f"/v1/summaries/{by_producer}/result").json()
+    assert [r["head"]["entryId"] for r in result["results"]] == [
+        head_a["entryId"],
+        head_b["entryId"],
+    ]
+
+    refused = service.receipt_view(customs, unknown)
+    assert refused.return_status == 100
+    assert (
+        "inventory Invt20180507000009 is not on customs' record: summaryFlag 2 makes one "
+        "declaration per producer"
+    ) in refused.return_info

@@ -168,3 +168,61 @@ def test_a_receipt_reaches_the_subscribed_tenant_signed_and_a_failure_can_be_rep
         ).status_code
         == 404
     )
+
+
+def test_an_export_inventorys_clearance_change_reaches_the_subscribed_consignor(
+    broker, customs, platform, gateway_database, monkeypatch
+):
+    from tests.customs.builders import EXPORT_CONSIGNOR, export_inventory_message
+
+    receiver = Receiver([])
+    consignor = platform.tenant("Exporter", [EXPORT_CONSIGNOR])
+    subscribed = platform.client.post(
+        "/api/v1/webhooks",
+        json={"url": receiver.url, "eventTypes": ["customs.clearance_changed.v1"]},
+        headers=consignor.auth(),
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway_database)
+    monkeypatch.setenv("GATEWAY_DATA_KEY", GATEWAY_DATA_KEY)
+    gateway_worker_spec = gateway_spec()
+    engine = make_engine(gateway_database)
+    gateway_worker = Worker(
+        WorkerSpec(
+            "gateway",
+            gateway_worker_spec.engine,
+            gateway_worker_spec.tables,
+            gateway_worker_spec.topics,
+            gateway_worker_spec.handlers,
+            loops=[("webhooks", Deliverer(engine, SecretBox(GATEWAY_DATA_KEY)).run)],
+        ),
+        broker.settings,
+    )
+    customs_worker = Worker(
+        WorkerSpec("customs", customs.engine, customs_runtime, CUSTOMS_TOPICS, handlers(customs)),
+        broker.settings,
+    )
+    service.submit_message(customs, export_inventory_message("HOOK1"), correlation_id="hook-2")
+    for worker in (customs_worker, gateway_worker):
+        worker.start()
+    try:
+        wait_for(lambda: len(receiver.received) >= 1, timeout_s=30)
+    finally:
+        for worker in (customs_worker, gateway_worker):
+            worker.stop.set()
+        for worker in (customs_worker, gateway_worker):
+            worker.join()
+        engine.dispose()
+        gateway_worker_spec.engine.dispose()
+        receiver.close()
+    assert not customs_worker.failed and not gateway_worker.failed
+    (only,) = [json.loads(body) for _headers, body in receiver.received]
+    assert only["type"] == "customs.clearance_changed.v1"
+    data = only["data"]
+    assert (data["direction"], data["return_status"], data["receipt_message"]) == (
+        "export",
+        120,
+        "CEB604Message",
+    )
+    assert data["order_no"] == "EXP-HOOK1" and data["invt_no"].startswith("1501")
+    assert data["parties"]["ebcCode"] == EXPORT_CONSIGNOR

@@ -89,3 +89,15 @@ def test_every_event_is_carried_by_exactly_one_topic(event_class):
 def test_every_topic_has_its_own_dead_letter_topic():
     assert all(t.dlq == f"{t.name}.dlq" for t in TOPICS)
     assert len({t.name for t in TOPICS}) == len(TOPICS)
+
+
+def test_a_clearance_change_published_before_the_export_fields_still_reads_as_an_import_one():
+    raw = json.loads((SCHEMAS / "examples" / "customs.clearance_changed.v1.json").read_text())
+    for name in ("direction", "invt_no", "receipt_message"):
+        del raw["payload"][name]
+    envelope = EnvelopeAdapter.validate_python(raw)
+    assert envelope.payload.direction == "import"
+    assert envelope.payload.invt_no is None and envelope.payload.receipt_message is None
+    raw["payload"]["direction"] = "outbound"
+    with pytest.raises(ValidationError, match="direction"):
+        EnvelopeAdapter.validate_python(raw)
