@@ -8,7 +8,8 @@ from clearway.database import make_engine
 from gateway.box import SecretBox
 from gateway.db import runtime
 from gateway.settings import GatewaySettings
-from gateway.webhooks import Deliverer, fan_out
+from gateway.webhooks import Deliverer, fan_out_batch
+from messaging.consumer import Batched
 from messaging.worker import WorkerSpec, run_forever
 from schemas.events import ClearanceChangedV1, DocumentAcceptedV1, DocumentRejectedV1
 from schemas.topics import CUSTOMS_EVENTS
@@ -22,6 +23,7 @@ def spec(settings: GatewaySettings | None = None) -> WorkerSpec:
     if settings.data_key:
         deliverer = Deliverer(engine, SecretBox(settings.data_key))
         loops.append(("webhooks", deliverer.run))
+    fan_out = Batched(fan_out_batch)  # one handler: a run of all three types is one call
     return WorkerSpec(
         service="gateway",
         engine=engine,
