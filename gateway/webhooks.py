@@ -13,14 +13,14 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, Engine, insert, select, update
+from sqlalchemy import CursorResult, Engine, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -164,10 +164,14 @@ def fan_out(ctx: HandlerContext, event: BaseModel) -> None:
     fan_out_batch([(ctx, event)])
 
 
-def fan_out_batch(run: Sequence[tuple[HandlerContext, BaseModel]]) -> None:
+def fan_out_batch(
+    run: Sequence[tuple[HandlerContext, BaseModel]],
+    *,
+    on_commit: Callable[[], None] | None = None,
+) -> None:
     """`fan_out` for a run of consecutive events (the consumer's `Batched`), in one read of the
     active subscriptions and one insert of the run's deliveries; nothing more when no tenant
-    has an active subscription."""
+    has an active subscription. `on_commit` is called once deliveries made are committed."""
     if not run:
         return
     session = run[0][0].session
@@ -176,14 +180,14 @@ def fan_out_batch(run: Sequence[tuple[HandlerContext, BaseModel]]) -> None:
         return
     now = utc_now()
     rows: list[dict[str, Any]] = []
-    for ctx, event in run:
-        event_type = str(getattr(event, "type", ""))
-        targets = routes.subscribers(event_type, getattr(event, "parties", None) or {})
+    for ctx, customs_event in run:
+        event_type = str(getattr(customs_event, "type", ""))
+        targets = routes.subscribers(event_type, getattr(customs_event, "parties", None) or {})
         if not targets:
             continue
         envelope = ctx.envelope
         event_id = str(envelope.event_id)
-        data = event.model_dump(mode="json")
+        data = customs_event.model_dump(mode="json")
         body = rules.payload(event_id, event_type, envelope.occurred_at.isoformat(), data)
         rows.extend(
             {
@@ -200,6 +204,8 @@ def fan_out_batch(run: Sequence[tuple[HandlerContext, BaseModel]]) -> None:
         )
     if rows:
         session.execute(insert(WebhookDelivery), rows)
+        if on_commit is not None:
+            event.listen(session, "after_commit", lambda _session: on_commit(), once=True)
 
 
 def _routes(session: Session) -> rules.Routes:
@@ -239,8 +245,17 @@ class Deliverer:
         self.client = httpx.Client(timeout=timeout_s, follow_redirects=False)
         self.delivered = 0
         self.failed_attempts = 0
+        self._wake = threading.Event()
 
-    def run(self, stop: threading.Event, interval_s: float = 0.25) -> None:
+    def wake(self) -> None:
+        """New deliveries were just committed in this process: look now."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event, interval_s: float = 0.25, max_idle_s: float = 2.0) -> None:
+        """Deliver until `stop` is set. While nothing is due the poll interval doubles from
+        `interval_s` up to `max_idle_s` (retries are 30 s apart at least, and a replay from the
+        API waits at most that long); the fan-out in this process wakes it at once."""
+        idle = interval_s
         while not stop.is_set():
             try:
                 sent = self.deliver_due()
@@ -248,7 +263,11 @@ class Deliverer:
                 log.exception("webhook delivery round failed")
                 sent = 0
             if not sent:
-                stop.wait(interval_s)
+                self._wake.wait(idle)
+                idle = interval_s if self._wake.is_set() else min(2 * idle, max_idle_s)
+                self._wake.clear()
+            else:
+                idle = interval_s
         self.client.close()
 
     def _lease(self, limit: int) -> list[tuple[WebhookDelivery, WebhookSubscription]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 from clearway.database import make_engine
 from gateway.box import SecretBox
@@ -20,10 +21,12 @@ def spec(settings: GatewaySettings | None = None) -> WorkerSpec:
     settings = settings or GatewaySettings()
     engine = make_engine(settings.database_url)
     loops = []
+    handle = fan_out_batch
     if settings.data_key:
         deliverer = Deliverer(engine, SecretBox(settings.data_key))
         loops.append(("webhooks", deliverer.run))
-    fan_out = Batched(fan_out_batch)  # one handler: a run of all three types is one call
+        handle = partial(fan_out_batch, on_commit=deliverer.wake)
+    fan_out = Batched(handle)  # one handler: a run of all three types is one call
     return WorkerSpec(
         service="gateway",
         engine=engine,
