@@ -36,6 +36,9 @@ class WorkerSpec:
     health_port: int = 0
     # Other loops the worker runs beside its consumer (name, loop taking the stop event).
     loops: Sequence[tuple[str, Callable[[threading.Event], None]]] = ()
+    # A consumer off the decision path may wait longer for each fetch than KafkaSettings says:
+    # polling an idle broker every 20 ms costs a tenth of a core with kafka-python.
+    fetch_max_wait_ms: int | None = None
 
 
 def worker_producer(settings: KafkaSettings, *, client_id: str = "worker") -> KafkaProducer:
@@ -69,6 +72,8 @@ class Worker:
                 on_db_commit()
 
         if spec.handlers:
+            if spec.fetch_max_wait_ms is not None:
+                settings = settings.model_copy(update={"fetch_max_wait_ms": spec.fetch_max_wait_ms})
             self.consumer = ConsumerLoop(
                 service=spec.service,
                 group_id=spec.service,
