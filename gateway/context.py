@@ -12,6 +12,7 @@ from clearway.idempotency import Keeper
 from gateway.box import SecretBox
 from gateway.identity import Identities
 from gateway.settings import GatewaySettings
+from gateway.transport import ServiceClient
 
 
 @dataclass
@@ -21,8 +22,8 @@ class Gateway:
     box: SecretBox | None
     identities: Identities
     idempotency: Keeper
-    customs: httpx.AsyncClient
-    risk: httpx.AsyncClient
+    customs: ServiceClient
+    risk: ServiceClient
     probe: httpx.AsyncClient
 
 
