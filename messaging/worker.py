@@ -15,7 +15,7 @@ from kafka import KafkaProducer
 from sqlalchemy import Engine
 
 from messaging.consumer import ConsumerLoop, HandlerTable
-from messaging.outbox import OutboxRelay
+from messaging.outbox import MAX_IDLE_SLEEP_S, OutboxRelay
 from messaging.producer import broker_reachable, build_producer
 from messaging.settings import KafkaSettings
 from messaging.tables import RuntimeTables
@@ -39,6 +39,9 @@ class WorkerSpec:
     # A consumer off the decision path may wait longer for each fetch than KafkaSettings says:
     # polling an idle broker every 20 ms costs a tenth of a core with kafka-python.
     fetch_max_wait_ms: int | None = None
+    # How long the relay may sleep while its outbox stays empty. Rows committed by this worker's
+    # consumer wake it at once; the short default is for rows another process (an API) commits.
+    relay_max_idle_s: float = MAX_IDLE_SLEEP_S
 
 
 def worker_producer(settings: KafkaSettings, *, client_id: str = "worker") -> KafkaProducer:
@@ -63,7 +66,12 @@ class Worker:
         def producer() -> KafkaProducer:
             return worker_producer(settings, client_id=f"{spec.service}-worker")
 
-        self.relay = OutboxRelay(engine=spec.engine, tables=spec.tables, producer_factory=producer)
+        self.relay = OutboxRelay(
+            engine=spec.engine,
+            tables=spec.tables,
+            producer_factory=producer,
+            max_idle_sleep_s=spec.relay_max_idle_s,
+        )
         self.consumer: ConsumerLoop | None = None
 
         def committed() -> None:
