@@ -20,7 +20,6 @@ from gateway.box import SecretBox
 from gateway.context import Gateway
 from gateway.identity import Identities
 from gateway.settings import GatewaySettings
-from gateway.transport import ServiceClient
 from gateway.web import install_pages
 
 _DESCRIPTION = """
@@ -55,14 +54,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        timeout = httpx.Timeout(settings.upstream_timeout_s)
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
         app.state.gateway = Gateway(
             settings=settings,
             engine=engine,
             box=box,
             identities=Identities(engine, box, cache_s=settings.auth_cache_s),
             idempotency=Keeper(engine, db.idempotency),
-            customs=ServiceClient(settings.customs_url, timeout_s=settings.upstream_timeout_s),
-            risk=ServiceClient(settings.risk_url, timeout_s=settings.upstream_timeout_s),
+            customs=httpx.AsyncClient(
+                base_url=settings.customs_url, timeout=timeout, limits=limits
+            ),
+            risk=httpx.AsyncClient(base_url=settings.risk_url, timeout=timeout, limits=limits),
             probe=httpx.AsyncClient(timeout=2.0),
         )
         uploads.resume(app.state.gateway)  # bulk uploads a previous run left unfinished

@@ -12,7 +12,6 @@ from clearway.idempotency import Keeper
 from gateway.box import SecretBox
 from gateway.identity import Identities
 from gateway.settings import GatewaySettings
-from gateway.transport import ServiceClient
 
 
 @dataclass
@@ -22,8 +21,8 @@ class Gateway:
     box: SecretBox | None
     identities: Identities
     idempotency: Keeper
-    customs: ServiceClient
-    risk: ServiceClient
+    customs: httpx.AsyncClient
+    risk: httpx.AsyncClient
     probe: httpx.AsyncClient
 
 

@@ -8,14 +8,10 @@ import httpx
 from fastapi import Request, Response
 
 from clearway.http import CORRELATION_HEADER, Problem, current_correlation_id
-from gateway.auth import capped_body
-from gateway.context import gateway_of
 from gateway.domain.access import Principal, scope_header
-from gateway.transport import ServiceClient
 
 _FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
 _FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "idempotent-replayed")
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class UpstreamUnavailable(Exception):
@@ -42,7 +38,7 @@ def principal_headers(principal: Principal) -> dict[str, str]:
 
 
 async def forward(
-    client: ServiceClient,
+    client: httpx.AsyncClient,
     service: str,
     request: Request,
     path: str,
@@ -52,31 +48,25 @@ async def forward(
 ) -> Response:
     """Pass a request through to a service and its answer back, with the correlation id and
     the caller's scope (the service shows only what the caller may see)."""
-    headers = [
-        (k, v) for k, v in request.headers.items() if k.lower() in _FORWARDED_REQUEST_HEADERS
-    ]
-    headers.append((CORRELATION_HEADER, current_correlation_id()))
-    headers.extend(principal_headers(principal).items())
-    body = b""
-    if request.method in _BODY_METHODS:
-        body = await capped_body(request, gateway_of(request).settings.max_body_bytes)
-    query: bytes = request.scope.get("query_string", b"")
+    headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED_REQUEST_HEADERS}
+    headers[CORRELATION_HEADER] = current_correlation_id()
+    headers.update(principal_headers(principal))
     try:
-        status, answer_headers, content = await client.passthrough(
-            request.method, path, query, headers, body
+        upstream = await client.request(
+            request.method,
+            path,
+            params=request.query_params,
+            content=request.stream() if request.method in ("POST", "PUT", "PATCH") else None,
+            headers=headers,
         )
     except httpx.HTTPError as exc:
         raise UpstreamUnavailable(service, type(exc).__name__) from exc
-    response_headers: dict[str, str] = {}
-    for raw_name, raw_value in answer_headers:
-        name = raw_name.decode("latin-1").lower()
-        if name in _FORWARDED_RESPONSE_HEADERS:
-            value = raw_value.decode("latin-1")
-            seen = response_headers.get(name)
-            response_headers[name] = value if seen is None else f"{seen}, {value}"
+    response_headers = {
+        k: v for k, v in upstream.headers.items() if k.lower() in _FORWARDED_RESPONSE_HEADERS
+    }
     if "location" in response_headers:
         response_headers["location"] = prefix + response_headers["location"]
-    return Response(content, status_code=status, headers=response_headers)
+    return Response(upstream.content, status_code=upstream.status_code, headers=response_headers)
 
 
 async def call(
