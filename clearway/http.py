@@ -13,7 +13,9 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearway import idempotency
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
 PROBLEM_JSON = "application/problem+json"
+_CORRELATION_KEY = CORRELATION_HEADER.lower().encode("latin-1")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 correlation_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
@@ -56,27 +59,52 @@ class Problem:
 ProblemMapper = Callable[[Any], Problem]
 
 
+class _Correlation:
+    """Every answer carries the request's correlation id (the caller's, or a new one), which
+    the request's code reads from `correlation_id_var`; an unhandled error is logged with it and
+    answered 500 without internals. Plain ASGI: no task and no body streaming in between."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = ""
+        for name, raw in scope["headers"]:
+            if name == _CORRELATION_KEY:
+                incoming = raw.decode("latin-1")
+                break
+        value = incoming if _VALID_ID.match(incoming) else str(uuid.uuid4())
+        token = correlation_id_var.set(value)
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)[CORRELATION_HEADER] = value
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error (correlation id %s)", value)
+            if started:
+                raise
+            problem = Problem(
+                500, "Internal error", detail="The error was logged with this correlation id."
+            )
+            await problem.response()(scope, receive, send_with_id)
+        finally:
+            correlation_id_var.reset(token)
+
+
 def install(app: FastAPI, problems: Mapping[type[Exception], ProblemMapper]) -> None:
     """Add correlation ids and map the service's errors (one table) to problem+json answers."""
 
-    @app.middleware("http")
-    async def correlation(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        incoming = request.headers.get(CORRELATION_HEADER, "")
-        value = incoming if _VALID_ID.match(incoming) else str(uuid.uuid4())
-        token = correlation_id_var.set(value)
-        try:
-            response = await call_next(request)
-        except Exception:
-            log.exception("unhandled error (correlation id %s)", value)
-            response = Problem(
-                500, "Internal error", detail="The error was logged with this correlation id."
-            ).response()
-        finally:
-            correlation_id_var.reset(token)
-        response.headers[CORRELATION_HEADER] = value
-        return response
+    app.add_middleware(_Correlation)
 
     for exc_type, mapper in {**_COMMON_PROBLEMS, **problems}.items():
         app.add_exception_handler(exc_type, _handler(mapper))

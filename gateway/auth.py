@@ -34,9 +34,12 @@ async def authenticate(request: Request) -> Principal:
     gateway = gateway_of(request)
     credential = _credential(request)
     if credential is not None:
-        identity = await run_in_threadpool(gateway.identities.client, credential)
+        # A key verified moments ago needs no database read, so no trip to a worker thread.
+        identity = gateway.identities.cached_client(credential)
+        if identity is None:
+            identity = await run_in_threadpool(gateway.identities.client, credential)
         if identity.require_signature or "x-clearway-signature" in request.headers:
-            body = await _capped_body(request, gateway.settings.max_body_bytes)
+            body = await capped_body(request, gateway.settings.max_body_bytes)
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             await run_in_threadpool(
                 gateway.identities.check_signature,
@@ -63,9 +66,9 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
-async def _capped_body(request: Request, limit: int) -> bytes:
-    """The body of a request the gateway must read itself (to check its signature), refused as
-    soon as it passes the cap; it is kept for the route, which passes it on."""
+async def capped_body(request: Request, limit: int) -> bytes:
+    """The body of a request the gateway reads itself (to check its signature, to pass it on),
+    refused as soon as it passes the cap; it is kept for the route, which passes it on."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

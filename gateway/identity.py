@@ -125,6 +125,13 @@ class Identities:
         self._lock = threading.Lock()
 
     # -- machine clients -------------------------------------------------------------------
+    def cached_client(self, credential: str) -> ClientIdentity | None:
+        """The client of a key verified less than `cache_s` ago (no database read), or None."""
+        cached = self._cache.get(credential)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_s:
+            return cached[1]
+        return None
+
     def client(self, credential: str) -> ClientIdentity:
         """The client an API key or access token belongs to."""
         now = time.monotonic()

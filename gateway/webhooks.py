@@ -13,13 +13,14 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, Engine, select, update
+from sqlalchemy import CursorResult, Engine, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -160,40 +161,70 @@ def replay(engine: Engine, actor: Principal, delivery_id: int) -> dict[str, Any]
 
 def fan_out(ctx: HandlerContext, event: BaseModel) -> None:
     """One delivery per matching active subscription of every tenant the event concerns."""
-    data = event.model_dump(mode="json")
-    event_type = data["type"]
-    codes = rules.codes_of(data)
-    if not codes:
+    fan_out_batch([(ctx, event)])
+
+
+def fan_out_batch(
+    run: Sequence[tuple[HandlerContext, BaseModel]],
+    *,
+    on_commit: Callable[[], None] | None = None,
+) -> None:
+    """`fan_out` for a run of consecutive events (the consumer's `Batched`), in one read of the
+    active subscriptions and one insert of the run's deliveries; nothing more when no tenant
+    has an active subscription. `on_commit` is called once deliveries made are committed."""
+    if not run:
         return
-    session = ctx.session
-    tenants = set(
-        session.execute(
-            select(col(TenantCode.tenant_id)).where(col(TenantCode.code).in_(codes))
-        ).scalars()
-    )
-    if not tenants:
+    session = run[0][0].session
+    routes = _routes(session)
+    if not routes:
         return
     now = utc_now()
-    envelope = ctx.envelope
-    body = rules.payload(str(envelope.event_id), event_type, envelope.occurred_at.isoformat(), data)
-    for sub in session.execute(
-        select(WebhookSubscription).where(
-            col(WebhookSubscription.tenant_id).in_(tenants),
-            col(WebhookSubscription.active).is_(True),
+    rows: list[dict[str, Any]] = []
+    for ctx, customs_event in run:
+        event_type = str(getattr(customs_event, "type", ""))
+        targets = routes.subscribers(event_type, getattr(customs_event, "parties", None) or {})
+        if not targets:
+            continue
+        envelope = ctx.envelope
+        event_id = str(envelope.event_id)
+        data = customs_event.model_dump(mode="json")
+        body = rules.payload(event_id, event_type, envelope.occurred_at.isoformat(), data)
+        rows.extend(
+            {
+                "subscription_id": subscription_id,
+                "event_id": event_id,
+                "event_type": event_type,
+                "payload": body,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for subscription_id in targets
         )
-    ).scalars():
-        if event_type in sub.event_types.split():
-            session.add(
-                WebhookDelivery(
-                    subscription_id=sub.id,
-                    event_id=str(envelope.event_id),
-                    event_type=event_type,
-                    payload=body,
-                    state="pending",
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+    if rows:
+        session.execute(insert(WebhookDelivery), rows)
+        if on_commit is not None:
+            event.listen(session, "after_commit", lambda _session: on_commit(), once=True)
+
+
+def _routes(session: Session) -> rules.Routes:
+    """The active subscriptions by their tenants' codes (one query)."""
+    found = session.execute(
+        select(
+            col(TenantCode.code),
+            col(WebhookSubscription.id),
+            col(WebhookSubscription.tenant_id),
+            col(WebhookSubscription.event_types),
+        )
+        .join(TenantCode, col(TenantCode.tenant_id) == col(WebhookSubscription.tenant_id))
+        .where(col(WebhookSubscription.active).is_(True))
+        .order_by(col(WebhookSubscription.created_at), col(WebhookSubscription.id))
+    ).all()
+    return rules.Routes(
+        (code, rules.Subscriber(sub_id, tenant_id, frozenset(types.split())))
+        for code, sub_id, tenant_id, types in found
+    )
 
 
 class Deliverer:
@@ -214,8 +245,17 @@ class Deliverer:
         self.client = httpx.Client(timeout=timeout_s, follow_redirects=False)
         self.delivered = 0
         self.failed_attempts = 0
+        self._wake = threading.Event()
 
-    def run(self, stop: threading.Event, interval_s: float = 0.25) -> None:
+    def wake(self) -> None:
+        """New deliveries were just committed in this process: look now."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event, interval_s: float = 0.25, max_idle_s: float = 2.0) -> None:
+        """Deliver until `stop` is set. While nothing is due the poll interval doubles from
+        `interval_s` up to `max_idle_s` (retries are 30 s apart at least, and a replay from the
+        API waits at most that long); the fan-out in this process wakes it at once."""
+        idle = interval_s
         while not stop.is_set():
             try:
                 sent = self.deliver_due()
@@ -223,7 +263,11 @@ class Deliverer:
                 log.exception("webhook delivery round failed")
                 sent = 0
             if not sent:
-                stop.wait(interval_s)
+                self._wake.wait(idle)
+                idle = interval_s if self._wake.is_set() else min(2 * idle, max_idle_s)
+                self._wake.clear()
+            else:
+                idle = interval_s
         self.client.close()
 
     def _lease(self, limit: int) -> list[tuple[WebhookDelivery, WebhookSubscription]]:

@@ -17,6 +17,8 @@ from schemas.events import event_type
 from schemas.topics import topic_for_event
 
 log = logging.getLogger(__name__)
+# How long an idle relay sleeps at most between looks at its outbox (rows another process commits).
+MAX_IDLE_SLEEP_S = 0.02
 
 ProducerFactory = Callable[[], KafkaProducer]
 
@@ -64,7 +66,7 @@ class OutboxRelay:
         producer_factory: ProducerFactory,
         batch_size: int = 500,
         idle_sleep_s: float = 0.005,
-        max_idle_sleep_s: float = 0.02,
+        max_idle_sleep_s: float = MAX_IDLE_SLEEP_S,
         max_backoff_s: float = 5.0,
         flush_timeout_s: float = 30.0,
     ) -> None:

@@ -15,7 +15,7 @@ from kafka import KafkaProducer
 from sqlalchemy import Engine
 
 from messaging.consumer import ConsumerLoop, HandlerTable
-from messaging.outbox import OutboxRelay
+from messaging.outbox import MAX_IDLE_SLEEP_S, OutboxRelay
 from messaging.producer import broker_reachable, build_producer
 from messaging.settings import KafkaSettings
 from messaging.tables import RuntimeTables
@@ -36,6 +36,12 @@ class WorkerSpec:
     health_port: int = 0
     # Other loops the worker runs beside its consumer (name, loop taking the stop event).
     loops: Sequence[tuple[str, Callable[[threading.Event], None]]] = ()
+    # A consumer off the decision path may wait longer for each fetch than KafkaSettings says:
+    # polling an idle broker every 20 ms costs a tenth of a core with kafka-python.
+    fetch_max_wait_ms: int | None = None
+    # How long the relay may sleep while its outbox stays empty. Rows committed by this worker's
+    # consumer wake it at once; the short default is for rows another process (an API) commits.
+    relay_max_idle_s: float = MAX_IDLE_SLEEP_S
 
 
 def worker_producer(settings: KafkaSettings, *, client_id: str = "worker") -> KafkaProducer:
@@ -60,7 +66,12 @@ class Worker:
         def producer() -> KafkaProducer:
             return worker_producer(settings, client_id=f"{spec.service}-worker")
 
-        self.relay = OutboxRelay(engine=spec.engine, tables=spec.tables, producer_factory=producer)
+        self.relay = OutboxRelay(
+            engine=spec.engine,
+            tables=spec.tables,
+            producer_factory=producer,
+            max_idle_sleep_s=spec.relay_max_idle_s,
+        )
         self.consumer: ConsumerLoop | None = None
 
         def committed() -> None:
@@ -69,6 +80,8 @@ class Worker:
                 on_db_commit()
 
         if spec.handlers:
+            if spec.fetch_max_wait_ms is not None:
+                settings = settings.model_copy(update={"fetch_max_wait_ms": spec.fetch_max_wait_ms})
             self.consumer = ConsumerLoop(
                 service=spec.service,
                 group_id=spec.service,

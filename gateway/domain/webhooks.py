@@ -8,6 +8,8 @@ in the delivery log where it can be replayed by hand.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,10 +37,43 @@ def next_attempt(
     return None if at - created > GIVE_UP_AFTER else at
 
 
-def codes_of(data: dict[str, Any]) -> set[str]:
-    """The enterprise codes an event concerns (its `parties`)."""
-    parties = data.get("parties") or {}
+def party_codes(parties: Mapping[str, Any]) -> set[str]:
+    """The enterprise codes in an event's `parties` (role -> code)."""
     return {code for code in parties.values() if isinstance(code, str) and code}
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """An active subscription as the fan-out sees it: whose it is and what it takes."""
+
+    subscription_id: str
+    tenant_id: str
+    event_types: frozenset[str]
+
+
+class Routes:
+    """Where events go: the active subscriptions, reached through their tenants' codes."""
+
+    def __init__(self, subscribers: Iterable[tuple[str, Subscriber]]) -> None:
+        """From (tenant code, subscriber) pairs, in subscription order."""
+        self._by_code: dict[str, list[tuple[int, Subscriber]]] = {}
+        order: dict[str, int] = {}
+        for code, sub in subscribers:
+            rank = order.setdefault(sub.subscription_id, len(order))
+            self._by_code.setdefault(code, []).append((rank, sub))
+
+    def __bool__(self) -> bool:
+        return bool(self._by_code)
+
+    def subscribers(self, event_type: str, parties: Mapping[str, Any]) -> list[str]:
+        """The subscriptions an event goes to: every active one that takes its type, of every
+        tenant the event concerns (by its parties' codes), each once, in subscription order."""
+        found: dict[str, int] = {}
+        for code in party_codes(parties):
+            for rank, sub in self._by_code.get(code, ()):
+                if event_type in sub.event_types:
+                    found[sub.subscription_id] = rank
+        return sorted(found, key=found.__getitem__)
 
 
 def payload(event_id: str, event_type: str, occurred_at: str, data: dict[str, Any]) -> str:
