@@ -30,8 +30,9 @@ class KafkaSettings(BaseSettings):
         return cls(
             bootstrap_servers=bootstrap_servers,
             # a polled batch must be handled well within max_poll_interval_ms, or the group
-            # drops the consumer (a second of no consumption while it rejoins)
-            max_poll_records=100,
+            # drops the consumer (a second of no consumption while it rejoins); the batched hot
+            # paths take ~1 ms per record (bench.customs_worker, bench.risk_worker)
+            max_poll_records=500,
             max_poll_interval_ms=2_000,
             session_timeout_ms=2_000,
             heartbeat_interval_ms=300,
