@@ -79,6 +79,8 @@ def apply_return(customs: Customs, ctx: HandlerContext, document: Document) -> D
     """A CEB213: accept (120) a return of goods of a released export inventory, or refuse it."""
     session = ctx.session
     head, lines = json.loads(document.head), json.loads(document.lines)
+    if document.app_type == "3":
+        return _withdraw(session, document)
     if document.app_type != "1":
         return _refused("export return change", ["a return customs accepted is not changed"])
     number = head.get("invtNo", "").strip()
@@ -125,6 +127,41 @@ def apply_return(customs: Customs, ctx: HandlerContext, document: Document) -> D
         ctx.emit, declaration, document, code=accepted.return_status, info=accepted.return_info
     )
     return accepted
+
+
+def _withdraw(session: Session, deletion: Document) -> Decision:
+    """A CEB213 deletion (appType 3): the return it names is withdrawn while its goods wait for
+    their tally; once tallied and released (800) it stands."""
+    found = session.execute(
+        select(ExportReturn, Document)
+        .join(Document, col(Document.id) == col(ExportReturn.document_id))
+        .where(
+            col(Document.message_type) == deletion.message_type,
+            col(Document.declared_key) == deletion.declared_key,
+            col(Document.return_status).in_(IN_FORCE),
+        )
+    ).first()
+    if found is None:  # the register holds it, so this is not expected: refuse, change nothing
+        return _refused("export return deletion", ["no return in force under this key"])
+    the_return, return_document = found
+    if return_document.return_status == rules.RETURN_RELEASED:
+        return _refused(
+            "export return deletion",
+            [
+                f"the return of export inventory {the_return.invt_no} was tallied and its "
+                "goods released (800): it cannot be deleted"
+            ],
+        )
+    session.delete(the_return)
+    return Decision(
+        rules.RETURN_ACCEPTED,
+        info(
+            f"删除成功 / the return of goods of export inventory {the_return.invt_no} "
+            f"(waybill {the_return.logistics_no}) is withdrawn"
+        ),
+        accepted=True,
+        unregister=True,
+    )
 
 
 def tally(customs: Customs, ctx: HandlerContext, document: Document) -> Decision:

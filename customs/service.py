@@ -219,8 +219,9 @@ _EXPORT_FLOW = {
 }
 
 
-# Deleting these undoes what they did (a CEB607 deletion takes inventories off its bill).
-_DELETION_TAKES_EFFECT = frozenset({"CEB607Message"})
+# Deleting these undoes what they did (a CEB607 deletion takes inventories off its bill, a
+# CEB213 deletion withdraws a return not tallied yet).
+_DELETION_TAKES_EFFECT = frozenset({"CEB607Message", "CEB213Message"})
 
 # Inventories have a lifecycle: they are withdrawn by a cancellation, never deleted.
 _WITHDRAWN_BY = {"CEB621Message": "CEB623Message", "CEB603Message": "CEB605Message"}

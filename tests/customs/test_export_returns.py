@@ -192,3 +192,28 @@ def test_a_tally_releases_only_an_accepted_return_of_its_own_inventory():
     assert rules.quantities([{"gnum": "1", "qty": "1"}, {"gnum": "1", "qty": "2"}]) == {
         1: {"qty": Decimal(3)}
     }
+
+
+def test_a_return_deleted_before_its_tally_is_withdrawn_and_one_tallied_stands(
+    broker, customs, risk_engine
+):
+    with workers(broker, customs, risk_engine):
+        inventory = _answer(customs, builders.export_inventory_message("T9"))
+        number = inventory.keys["invtNo"]
+        _answer(customs, _arrival("ARR-T9", ["L-T9"]))
+        first = _answer(customs, _return("RET9", number))
+        deleted = _answer(customs, _return("RET9", number, appType="3"))
+        again = _answer(customs, _return("RET10", number))  # the same goods: free again
+        _answer(customs, _tally("TAL9", "BACK-RET10", invtNo=number))
+        too_late = _answer(customs, _return("RET10", number, appType="3"))
+
+    assert first.return_status == 120, first.return_info
+    assert deleted.return_status == 120, deleted.return_info
+    assert f"the return of goods of export inventory {number}" in deleted.return_info
+    assert "withdrawn" in deleted.return_info
+    assert again.return_status == 120, again.return_info
+    assert _statuses(customs, again.reference) == [2, 120, 800]
+    assert too_late.return_status == 100
+    assert "was tallied and its goods released (800): it cannot be deleted" in (
+        too_late.return_info
+    )
