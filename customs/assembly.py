@@ -40,12 +40,23 @@ _LIMIT_RULES = frozenset({"X11", "X12"})
 _MATCH_CODE = {"CEB311": "CEB311Message", "CEB411": "CEB411Message", "CEB511": "CEB511Message"}
 
 
-def full_head(customs: Customs, document: Document) -> dict[str, str]:
+class Stored(Protocol):
+    """A document as stored: its public head and lines (JSON) and its sealed personal fields."""
+
+    @property
+    def head(self) -> str: ...
+    @property
+    def personal(self) -> str | None: ...
+    @property
+    def lines(self) -> str: ...
+
+
+def full_head(customs: Customs, document: Stored) -> dict[str, str]:
     """A document's head as declared, its encrypted personal fields opened."""
     return customs.vault.join(json.loads(document.head), document.personal)
 
 
-def declared_doc(customs: Customs, document: Document) -> Doc:
+def declared_doc(customs: Customs, document: Stored) -> Doc:
     """A stored document as the business rules read it: full head and lines."""
     return Doc(head=full_head(customs, document), lines=tuple(json.loads(document.lines)))
 

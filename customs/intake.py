@@ -27,13 +27,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from customs import quota_store
-from customs.assembly import QUOTA_REFUSAL, ROLES, clearance_changed, evaluate, quota_year_of
+from customs.assembly import (
+    QUOTA_REFUSAL,
+    ROLES,
+    clearance_changed,
+    declared_doc,
+    evaluate,
+    quota_year_of,
+)
 from customs.ceb.documents import KINDS
 from customs.context import Customs
 from customs.db import BuyerQuota, Declaration, DeclaredKey, Document, QuotaUse, Receipt
 from customs.domain import clearance
 from customs.domain.declarations import decide
-from customs.domain.matching import Doc
 from customs.domain.quota import OVER_ANNUAL_LIMIT
 from customs.domain.receipts import ReturnStatus
 from customs.numbering import inventory_numbers
@@ -321,7 +327,7 @@ class _Segment:
     # -- assembly.assess, on the rows in memory -------------------------------------------
     def _assess(self, ctx: HandlerContext, declaration: dict[str, Any]) -> None:
         rows = {role: self.documents[declaration[column]] for role, column in _ROLE_COLUMNS.items()}
-        docs = {role: self._doc(row) for role, row in rows.items()}
+        docs = {role: declared_doc(self.customs, row) for role, row in rows.items()}
         buyer_key = declaration["buyer_key"]
         quota_key = (buyer_key, quota_year_of(docs["inventory"].head))
         used_units = self.quota_used.get(quota_key, 0) if buyer_key else 0
@@ -358,10 +364,6 @@ class _Segment:
         )
         declaration["tax"] = verdict.tax
         ctx.emit(verdict.ready, key=declaration["order_no"])
-
-    def _doc(self, row: _Row) -> Doc:
-        head = self.customs.vault.join(row.public_head(), row.personal)
-        return Doc(head=head, lines=tuple(json.loads(row.lines)))
 
     def _reject(
         self,
