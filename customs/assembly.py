@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -58,7 +58,15 @@ def full_head(customs: Customs, document: Stored) -> dict[str, str]:
 
 def declared_doc(customs: Customs, document: Stored) -> Doc:
     """A stored document as the business rules read it: full head and lines."""
-    return Doc(head=full_head(customs, document), lines=tuple(json.loads(document.lines)))
+    return opened_doc(customs, json.loads(document.head), document.personal, document.lines)
+
+
+def opened_doc(
+    customs: Customs, head: dict[str, str], personal: str | None, lines: str | Sequence[Any]
+) -> Doc:
+    """`declared_doc` from a head already parsed (and lines, parsed or as stored)."""
+    parsed = json.loads(lines) if isinstance(lines, str) else lines
+    return Doc(head=customs.vault.join(head, personal), lines=tuple(parsed))
 
 
 def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:

@@ -31,8 +31,8 @@ from customs.assembly import (
     QUOTA_REFUSAL,
     ROLES,
     clearance_changed,
-    declared_doc,
     evaluate,
+    opened_doc,
     quota_year_of,
 )
 from customs.ceb.documents import KINDS
@@ -40,6 +40,7 @@ from customs.context import Customs
 from customs.db import BuyerQuota, Declaration, DeclaredKey, Document, QuotaUse, Receipt
 from customs.domain import clearance
 from customs.domain.declarations import decide
+from customs.domain.matching import Doc
 from customs.domain.quota import OVER_ANNUAL_LIMIT
 from customs.domain.receipts import ReturnStatus
 from customs.numbering import inventory_numbers
@@ -73,6 +74,7 @@ def process_received_run(customs: Customs, run: Run) -> None:
     declared = _declared(session, found.values())
     taken: set[tuple[str, str]] = set()
     segment: list[tuple[HandlerContext, DocumentReceivedV1]] = []
+    known: dict[str, _Row] | None = found  # the rows as read, until the general path runs
     for ctx, event in run:
         row = found.get(str(event.document_id))
         if row is not None and _simple(row):
@@ -81,11 +83,12 @@ def process_received_run(customs: Customs, run: Run) -> None:
                 taken.add(key)
                 segment.append((ctx, event))
                 continue
-        _Segment.decide(customs, session, segment)
+        _Segment.decide(customs, session, segment, known)
         segment = []
         process_received(customs, ctx, event)
         session.flush()
-    _Segment.decide(customs, session, segment)
+        known = None
+    _Segment.decide(customs, session, segment, known)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -108,14 +111,26 @@ class _Row:
     created_at: datetime
     invt_no: str | None
     parsed: dict[str, str] | None = None
+    parsed_lines: tuple[dict[str, str], ...] | None = None
 
     def public_head(self) -> dict[str, str]:
         if self.parsed is None:
             self.parsed = json.loads(self.head)
         return self.parsed
 
+    def line_items(self) -> tuple[dict[str, str], ...]:
+        if self.parsed_lines is None:
+            self.parsed_lines = tuple(json.loads(self.lines))
+        return self.parsed_lines
 
-_ROW_COLUMNS = [DOCUMENT.c[name] for name in _Row.__dataclass_fields__ if name != "parsed"]
+    def declared(self, customs: Customs) -> Doc:
+        """assembly.declared_doc, from what this row has parsed already."""
+        return opened_doc(customs, self.public_head(), self.personal, self.line_items())
+
+
+_ROW_COLUMNS = [
+    DOCUMENT.c[name] for name in _Row.__dataclass_fields__ if not name.startswith("parsed")
+]
 
 
 def _documents(session: Session, ids: Iterable[str]) -> dict[str, _Row]:
@@ -173,18 +188,24 @@ class _Segment:
     quota_uses: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def decide(cls, customs: Customs, session: Session, items: Run) -> None:
+    def decide(
+        cls, customs: Customs, session: Session, items: Run, known: dict[str, _Row] | None
+    ) -> None:
+        """Decide `items`; `known`: their rows, if read in this transaction and unchanged since."""
         if not items:
             return
-        segment = cls._read(customs, session, [str(event.document_id) for _, event in items])
+        ids = [str(event.document_id) for _, event in items]
+        segment = cls._read(customs, session, ids, known)
         for ctx, event in items:
             segment._take(ctx, event)
         segment._write()
         session.expire_all()  # ORM objects loaded before are stale now
 
     @classmethod
-    def _read(cls, customs: Customs, session: Session, ids: list[str]) -> _Segment:
-        documents = _documents(session, ids)
+    def _read(
+        cls, customs: Customs, session: Session, ids: list[str], known: dict[str, _Row] | None
+    ) -> _Segment:
+        documents = {i: known[i] for i in ids} if known is not None else _documents(session, ids)
         order_nos = {row.public_head()["orderNo"] for row in documents.values()}
         declarations = {
             row.id: dict(row._mapping)
@@ -256,7 +277,7 @@ class _Segment:
                 event,
                 row.declared_key,
                 head,
-                line_count=len(json.loads(row.lines)),
+                line_count=len(row.line_items()),
                 return_status=decision.return_status,
             ),
             key=row.business_key,
@@ -327,7 +348,7 @@ class _Segment:
     # -- assembly.assess, on the rows in memory -------------------------------------------
     def _assess(self, ctx: HandlerContext, declaration: dict[str, Any]) -> None:
         rows = {role: self.documents[declaration[column]] for role, column in _ROLE_COLUMNS.items()}
-        docs = {role: declared_doc(self.customs, row) for role, row in rows.items()}
+        docs = {role: row.declared(self.customs) for role, row in rows.items()}
         buyer_key = declaration["buyer_key"]
         quota_key = (buyer_key, quota_year_of(docs["inventory"].head))
         used_units = self.quota_used.get(quota_key, 0) if buyer_key else 0
