@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -58,15 +58,18 @@ def full_head(customs: Customs, document: Stored) -> dict[str, str]:
 
 def declared_doc(customs: Customs, document: Stored) -> Doc:
     """A stored document as the business rules read it: full head and lines."""
-    return opened_doc(customs, json.loads(document.head), document.personal, document.lines)
+    lines = tuple(json.loads(document.lines))
+    return opened_doc(customs, json.loads(document.head), document.personal, lines)
 
 
 def opened_doc(
-    customs: Customs, head: dict[str, str], personal: str | None, lines: str | Sequence[Any]
+    customs: Customs,
+    head: dict[str, str],
+    personal: str | None,
+    lines: tuple[Mapping[str, str], ...],
 ) -> Doc:
-    """`declared_doc` from a head already parsed (and lines, parsed or as stored)."""
-    parsed = json.loads(lines) if isinstance(lines, str) else lines
-    return Doc(head=customs.vault.join(head, personal), lines=tuple(parsed))
+    """`declared_doc` from a head and lines already parsed."""
+    return Doc(head=customs.vault.join(head, personal), lines=lines)
 
 
 def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -111,14 +111,14 @@ class _Row:
     created_at: datetime
     invt_no: str | None
     parsed: dict[str, str] | None = None
-    parsed_lines: tuple[dict[str, str], ...] | None = None
+    parsed_lines: tuple[Mapping[str, str], ...] | None = None
 
     def public_head(self) -> dict[str, str]:
         if self.parsed is None:
             self.parsed = json.loads(self.head)
         return self.parsed
 
-    def line_items(self) -> tuple[dict[str, str], ...]:
+    def line_items(self) -> tuple[Mapping[str, str], ...]:
         if self.parsed_lines is None:
             self.parsed_lines = tuple(json.loads(self.lines))
         return self.parsed_lines
