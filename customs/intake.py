@@ -3,7 +3,7 @@
 Most documents customs receives are new (appType 1) orders, payments, waybills and inventories
 whose key is not declared yet. For those, a run of events is decided together: the rows it
 needs are read in a handful of queries, each document is decided by the same rules and in the
-same order as `service.process_received` would (`decide`, inventory numbers, filing into its
+same order as `deciding.process_received` would (`decide`, inventory numbers, filing into its
 declaration, `assembly.evaluate` once the declaration is complete, the buyer's quota), and the
 results are written with one statement per table. Every other event (a change, a deletion, a
 duplicate, a cancellation, a return, an export message) is handled by `process_received` in its
@@ -38,13 +38,13 @@ from customs.assembly import (
 from customs.ceb.documents import KINDS
 from customs.context import Customs
 from customs.db import BuyerQuota, Declaration, DeclaredKey, Document, QuotaUse, Receipt
+from customs.deciding import accepted_event, process_received
 from customs.domain import clearance
 from customs.domain.declarations import decide
 from customs.domain.matching import Doc
 from customs.domain.quota import OVER_ANNUAL_LIMIT
 from customs.domain.receipts import ReturnStatus
 from customs.numbering import inventory_numbers
-from customs.service import accepted_event, process_received
 from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
 from schemas.envelope import utc_now

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from clearway import idempotency
 from clearway.http import current_correlation_id
-from customs import preflight, service, visibility
+from customs import deciding, preflight, service, visibility
 from customs.api.problems import RequestInvalid, SigningNotConfigured
 from customs.api.scope import CallerOwner, CallerScope
 from customs.ceb import jsonform
@@ -199,7 +199,7 @@ async def get_receipt(reference: str, request: Request, scope: CallerScope) -> R
     fmt = response_format(request)
     customs = request.app.state.customs
     if not await run_in_threadpool(visibility.document_visible, customs, scope, reference):
-        raise service.NotFound(f"no document with reference {reference}")
+        raise deciding.NotFound(f"no document with reference {reference}")
     view = await run_in_threadpool(service.receipt_view, customs, reference)
     if fmt == "xml":
         return Response(view.as_xml(), media_type="application/xml")
@@ -235,7 +235,7 @@ async def get_submission(
     """The documents of a submission with their current return status."""
     customs = request.app.state.customs
     if not await run_in_threadpool(visibility.submission_visible, customs, scope, submission_id):
-        raise service.NotFound(f"no submission {submission_id}")
+        raise deciding.NotFound(f"no submission {submission_id}")
     docs = await run_in_threadpool(
         service.submission_documents, request.app.state.customs, submission_id
     )

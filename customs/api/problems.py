@@ -8,10 +8,10 @@ from clearway.http import Problem
 from customs import export
 from customs.certificates import CertificateInvalid, CertificateNotFound, SignatureRejected
 from customs.clearance_service import DeclarationNotFound
+from customs.deciding import NotFound
 from customs.domain.access import OutOfScope, ScopeInvalid
 from customs.domain.clearance import TransitionRefused
 from customs.domain.errors import MessageFormatError, MessageTooLarge
-from customs.service import NotFound
 
 
 def _format_problem(exc: MessageFormatError) -> Problem:

@@ -3,7 +3,7 @@
 The same generated traffic (complete declarations, repeat buyers, bad ones: mismatches,
 duplicates; plus a message of order changes in the middle, which the run hands to the general
 path) is submitted to two customs databases. One decides each event alone with
-`service.process_received`; the other decides the whole run with `intake.process_received_run`.
+`deciding.process_received`; the other decides the whole run with `intake.process_received_run`.
 Every receipt, document, declaration, quota and emitted event must be the same.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from clearway import traffic
 from clearway.database import make_engine, migrate
-from customs import certificates, intake, service
+from customs import certificates, deciding, intake, service
 from customs.ceb.parsing import MessageFormatError
 from customs.context import Customs
 from customs.db import BuyerQuota, Declaration, Document, QuotaUse, Receipt, runtime
@@ -151,7 +151,7 @@ def test_a_run_decided_at_once_equals_its_events_decided_one_by_one(customs_engi
     with Session(customs_engine) as session:
         for ctx, payload in _contexts(session, events_alone, staged_alone):
             with session.begin():  # one transaction per event, as with max_poll_records=1
-                service.process_received(alone, ctx, payload)
+                deciding.process_received(alone, ctx, payload)
     staged_together: list = []
     with Session(second_engine) as session, session.begin():
         intake.process_received_run(together, _contexts(session, events_together, staged_together))
