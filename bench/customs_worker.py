@@ -1,15 +1,17 @@
 """Customs' hot path in one process, without Kafka or HTTP: CPU per declaration, per stage.
 
     .venv/bin/python -m bench.customs_worker [--declarations 2000] [--batch 500]
-        [--database sqlite|postgresql] [--profile submit|intake|routes]
+        [--per-tick 1000] [--database sqlite|postgresql] [--profile submit|routes]
 
 Generated declarations (`clearway.traffic`, no bad ones) are submitted with the customs use case
-the API calls (`service.submit_message`: parse, XSD, field rules, signature, one transaction per
-message); their DocumentReceived events are then decided through the worker's consumer loop
-(`ConsumerLoop._apply`, the inbox and the outbox included) in polled batches of `--batch`
-records; and each declaration is then routed by a RiskAssessed event (release, review, inspect
-in the ratio 3:1:1). Prints CPU ms per declaration and declarations per second of one core for
-each stage; `--profile` prints a cProfile of one stage.
+the API calls (`service.submit_message`: parse, XSD, field rules, signature, and the decision on
+each document, in one transaction per message); each declaration is then routed by a
+RiskAssessed event (release, review, inspect in the ratio 3:1:1) through the worker's consumer
+loop (`ConsumerLoop._apply`, the inbox and the outbox included) in polled batches of `--batch`
+records. `--per-tick` declarations at a time become messages, as bench.e2e sends them (at
+120/s and its 0.25 s tick: 30, messages of ~10 documents), submitted one after the other (no
+two at once: each is a group of one). Prints CPU ms per declaration and declarations per second
+of one core for each stage; `--profile` prints a cProfile of one stage.
 """
 
 from __future__ import annotations
@@ -85,7 +87,10 @@ def main() -> None:
     parser.add_argument("--declarations", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=500, help="records per polled batch")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--profile", choices=("submit", "intake", "routes"))
+    parser.add_argument("--profile", choices=("submit", "routes"))
+    parser.add_argument(
+        "--per-tick", type=int, default=1000, help="declarations per batch of messages"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     with ExitStack() as stack:
@@ -101,8 +106,12 @@ def main() -> None:
                 certificate=identity.certificate_pem,
                 algorithms=[identity.algorithm],
             )
-        generated = traffic.generate(args.declarations, args.seed, bad_share=0, risky_share=0)
-        messages = list(traffic.messages(list(generated), identities))
+        generated = list(traffic.generate(args.declarations, args.seed, bad_share=0, risky_share=0))
+        messages = [
+            message
+            for start in range(0, len(generated), args.per_tick)
+            for message in traffic.messages(generated[start : start + args.per_tick], identities)
+        ]
         count = args.declarations
         print(
             f"{count} declarations in {len(messages)} messages, {args.database}, "
@@ -143,8 +152,6 @@ def main() -> None:
 
             return run
 
-        received = records(drain(), "customs.inbound")
-        stage("intake", count, consume(received), args.profile)
         ready = drain("customs.declaration_ready.v1")
         routes = []
         for n, body in enumerate(ready):
@@ -160,7 +167,7 @@ def main() -> None:
                 producer="risk", correlation_id="bench", key=event.order_no, payload=event
             )
             routes.append(envelope.model_dump_json())
-        print(f"{len(ready)} declarations ready for risk, {loop.stats.processed} events handled")
+        print(f"{len(ready)} declarations ready for risk")
         stage("routes", max(1, len(routes)), consume(records(routes, "risk.events")), args.profile)
         customs.engine.dispose()
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from clearway.database import snapshot
-from customs import export_flow, quota_store, visibility
+from customs import export_flow, keylocks, quota_store, visibility
 from customs.assembly import documents_of, full_head, issue
 from customs.context import Customs
 from customs.db import Decision, Declaration, Document, PersonalDataReveal, Receipt, runtime
@@ -152,6 +152,8 @@ def _conclude_inspection(
 def apply_routes(customs: Customs, run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> None:
     """`apply_route` for a run of routes, their declarations and inventories read at once."""
     session = run[0][0].session
+    # the declarations' documents may be arriving in an API request right now
+    keylocks.lock_keys(session.connection(), [event.order_no for _, event in run])
     declarations = (
         session.execute(
             select(Declaration).where(

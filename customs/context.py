@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from clearway.database import make_engine
+from clearway.groupcommit import GroupCommit
 from customs.domain.tariff import Tariff
 from customs.domain.tax import TaxSettings
 from customs.receipt_signing import ReceiptSigner
@@ -32,6 +34,10 @@ class Customs:
     tariff: Tariff = field(default_factory=default_tariff)
     tax_settings: TaxSettings = field(default_factory=TaxSettings)
     receipt_signer: ReceiptSigner | None = None
+    # the messages being submitted, written in groups (`service.write_submissions`)
+    submissions: GroupCommit[Any, Any] = field(
+        default_factory=GroupCommit, repr=False, compare=False
+    )
 
     @classmethod
     def from_settings(cls, settings: CustomsSettings) -> Customs:

@@ -17,6 +17,8 @@ TOPICS = (CUSTOMS_INBOUND, RISK_EVENTS)
 def handlers(customs: Customs) -> HandlerTable:
     """The events customs consumes, each with its use case."""
     return {
+        # Documents are decided on arrival (`intake.decide_on_arrival`); these are the arrivals
+        # an earlier version staged and did not decide, met once after an upgrade.
         DocumentReceivedV1: Batched(partial(process_received_run, customs)),
         RiskAssessedV1: Batched(partial(apply_routes, customs)),
     }

@@ -1,5 +1,7 @@
-"""The customs worker's hot path: a run of received documents decided in a few statements.
+"""Customs decides each message's documents on arrival, a run of them in a few statements.
 
+`decide_on_arrival` runs in the transaction of the submission that stores them (the API's);
+the worker still decides DocumentReceived events staged by an earlier version, the same way.
 Most documents customs receives are new (appType 1) orders, payments, waybills and inventories
 whose key is not declared yet. For those, a run of events is decided together: the rows it
 needs are read in a handful of queries, each document is decided by the same rules and in the
@@ -21,12 +23,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from customs import quota_store
+from customs import keylocks, quota_store
 from customs.assembly import (
     QUOTA_REFUSAL,
     ROLES,
@@ -37,7 +39,15 @@ from customs.assembly import (
 )
 from customs.ceb.documents import KINDS
 from customs.context import Customs
-from customs.db import BuyerQuota, Declaration, DeclaredKey, Document, QuotaUse, Receipt
+from customs.db import (
+    BuyerQuota,
+    Declaration,
+    DeclaredKey,
+    Document,
+    QuotaUse,
+    Receipt,
+    runtime,
+)
 from customs.deciding import accepted_event, process_received
 from customs.domain import clearance
 from customs.domain.declarations import decide
@@ -47,7 +57,7 @@ from customs.domain.receipts import ReturnStatus
 from customs.numbering import inventory_numbers
 from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
-from schemas.envelope import utc_now
+from schemas.envelope import Envelope, utc_now
 from schemas.events import DocumentReceivedV1
 
 DOCUMENT = Document.__table__  # type: ignore[attr-defined]
@@ -64,6 +74,61 @@ _DECLARATION_STATE = (
 )
 
 Run = Sequence[tuple[HandlerContext, DocumentReceivedV1]]
+PRODUCER = "customs"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What deciding a message's documents on arrival raised: the events to stage with it, and
+    each document's return status (by document id)."""
+
+    events: list[Envelope[Any]]
+    statuses: dict[str, int]
+
+
+def decide_on_arrival(
+    customs: Customs,
+    conn: Connection,
+    arrived: Sequence[tuple[DocumentReceivedV1, str]],
+) -> Decided:
+    """Decide documents in the transaction that stores them (`arrived`: each document's arrival
+    and the correlation id of the request that brought it), as one run.
+
+    Decisions on the documents of one partition key (orderNo for the import set) never
+    interleave: on SQLite the transaction holds the one write lock from its first insert on; on
+    PostgreSQL it first takes a transaction lock per key (`keylocks`), as one consumer per Kafka
+    partition used to. The events raised are caused by the arrival (causation: the document id).
+    """
+    keylocks.lock_keys(conn, [event.business_key for event, _ in arrived])
+    staged: list[Envelope[Any]] = []
+    with Session(bind=conn, expire_on_commit=False) as session:
+        run = [
+            (
+                HandlerContext(
+                    session=session,
+                    envelope=Envelope[Any](
+                        event_id=event.document_id,
+                        producer=PRODUCER,
+                        correlation_id=correlation_id,
+                        causation_id=correlation_id,
+                        key=event.business_key,
+                        payload=event,
+                    ),
+                    service=PRODUCER,
+                    _tables=runtime,
+                    _staged=staged,
+                ),
+                event,
+            )
+            for event, correlation_id in arrived
+        ]
+        if run:
+            process_received_run(customs, run)
+        session.flush()
+        ids = [str(event.document_id) for event, _ in arrived]
+        query = select(DOCUMENT.c.id, DOCUMENT.c.return_status).where(DOCUMENT.c.id.in_(ids))
+        statuses: dict[str, int] = {row.id: row.return_status for row in session.execute(query)}
+    return Decided(staged, statuses)
 
 
 def process_received_run(customs: Customs, run: Run) -> None:

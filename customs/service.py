@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -26,10 +27,11 @@ from customs.db import Document, DocumentParty, Receipt, Submission, runtime
 from customs.deciding import PARTY_FIELDS, NotFound
 from customs.domain.access import EVERYTHING, OutOfScope, Scope
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
+from customs.intake import decide_on_arrival
 from customs.timefmt import pre_entry_number, return_time
 from customs.validation import check_formats
 from messaging.outbox import stage
-from schemas.envelope import Envelope, utc_now
+from schemas.envelope import utc_now
 from schemas.events import DocumentReceivedV1
 
 PRODUCER = "customs"
@@ -61,11 +63,32 @@ def submit_message(
     scope: Scope = EVERYTHING,
     finish: Callable[[Connection, SubmissionAccepted], None] | None = None,
 ) -> SubmissionAccepted:
-    """Check a CEB message's format, store it and its documents, and queue them for customs.
+    """Check a CEB message's format, store it and its documents, and decide on each of them.
 
     The sender (copCode) must be one of the caller's enterprise codes; `finish` runs inside the
-    transaction that stores the documents (the idempotency key is kept there).
+    transaction that stores the documents (the idempotency key is kept there). Messages
+    submitted at the same moment are stored and decided in one transaction (group commit).
     """
+    prepared = _prepare(customs, body, correlation_id=correlation_id, scope=scope)
+    accepted: SubmissionAccepted = customs.submissions.run(
+        replace(prepared, finish=finish), partial(write_submissions, customs)
+    )
+    return accepted
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A checked message, as the rows and arrivals its transaction writes."""
+
+    submission: dict[str, Any]
+    documents: list[dict[str, Any]]
+    parties: list[dict[str, Any]]
+    receipts: list[dict[str, Any]]
+    arrived: list[DocumentReceivedV1]
+    finish: Callable[[Connection, SubmissionAccepted], None] | None = None
+
+
+def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope) -> _Prepared:
     root = parse_untrusted(body)
     envelope = unwrap(root) if is_dxp(root) else None
     if envelope is not None:  # a terminal-node DxpMsg: the business message is in its Data
@@ -91,7 +114,7 @@ def submit_message(
     documents: list[dict[str, Any]] = []
     parties: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
-    events: list[Envelope[Any]] = []
+    arrived: list[DocumentReceivedV1] = []
     for doc in message.documents:
         document_id = str(uuid.uuid4())
         business_key = doc.partition_key(kind)[:60]
@@ -135,19 +158,13 @@ def submit_message(
                 "created_at": now,
             }
         )
-        events.append(
-            Envelope[Any](
-                producer=PRODUCER,
-                correlation_id=correlation_id,
-                causation_id=correlation_id,
-                key=business_key,
-                payload=DocumentReceivedV1(
-                    document_id=uuid.UUID(document_id),
-                    submission_id=uuid.UUID(submission_id),
-                    message_type=message_type,
-                    business_key=business_key,
-                    sender_code=message.sender_code,
-                ),
+        arrived.append(
+            DocumentReceivedV1(
+                document_id=uuid.UUID(document_id),
+                submission_id=uuid.UUID(submission_id),
+                message_type=message_type,
+                business_key=business_key,
+                sender_code=message.sender_code,
             )
         )
     submission = {
@@ -160,23 +177,38 @@ def submit_message(
         "body": customs.vault.seal(body),
         "received_at": now,
     }
-    accepted = SubmissionAccepted(
-        submission_id=submission_id,
-        message_type=message_type,
-        documents=tuple(
-            AcceptedDocument(d["id"], d["business_key"], ReturnStatus.DECLARING) for d in documents
-        ),
-    )
-    # One transaction: the submission, its documents, their first receipts and the events.
+    return _Prepared(submission, documents, parties, receipts, arrived)
+
+
+def write_submissions(customs: Customs, group: Sequence[_Prepared]) -> list[SubmissionAccepted]:
+    """One transaction for a group of messages: their submissions, documents and first receipts
+    (2), customs' decision on each document (its receipt, the declaration it completes), the
+    events those raise, and each caller's `finish`."""
     with customs.engine.begin() as conn:
-        conn.execute(insert(Submission), [submission])
-        conn.execute(insert(Document), documents)
-        conn.execute(insert(DocumentParty), parties)
-        conn.execute(insert(Receipt), receipts)
-        stage(conn, runtime, events)
-        if finish is not None:
-            finish(conn, accepted)
-    return accepted
+        conn.execute(insert(Submission), [p.submission for p in group])
+        conn.execute(insert(Document), [d for p in group for d in p.documents])
+        conn.execute(insert(DocumentParty), [row for p in group for row in p.parties])
+        conn.execute(insert(Receipt), [r for p in group for r in p.receipts])
+        decided = decide_on_arrival(
+            customs,
+            conn,
+            [(event, p.submission["correlation_id"]) for p in group for event in p.arrived],
+        )
+        stage(conn, runtime, decided.events)
+        answers = []
+        for p in group:
+            accepted = SubmissionAccepted(
+                submission_id=p.submission["id"],
+                message_type=p.submission["message_type"],
+                documents=tuple(
+                    AcceptedDocument(d["id"], d["business_key"], decided.statuses[d["id"]])
+                    for d in p.documents
+                ),
+            )
+            if p.finish is not None:
+                p.finish(conn, accepted)
+            answers.append(accepted)
+    return answers
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""`python -m customs.worker`: decides on received documents and relays customs' outbox."""
+"""`python -m customs.worker`: applies risk's routes and relays customs' outbox."""
 
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
 
 The same generated traffic (complete declarations, repeat buyers, bad ones: mismatches,
 duplicates; plus a message of order changes in the middle, which the run hands to the general
-path) is submitted to two customs databases. One decides each event alone with
-`deciding.process_received`; the other decides the whole run with `intake.process_received_run`.
+path) is submitted to two customs databases, each document's arrival kept as an event instead
+of decided on arrival (one message is one run there; here the whole traffic is). One decides
+each event alone with `deciding.process_received`; the other decides the whole run with
+`intake.process_received_run`.
 Every receipt, document, declaration, quota and emitted event must be the same.
 """
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from clearway import traffic
 from clearway.database import make_engine, migrate
-from customs import certificates, deciding, intake, service
+from customs import certificates, deciding, intake, keylocks, service
 from customs.ceb.parsing import MessageFormatError
 from customs.context import Customs
 from customs.db import BuyerQuota, Declaration, Document, QuotaUse, Receipt, runtime
@@ -61,7 +63,17 @@ def _bodies() -> list[bytes]:
     return [*bodies[:middle], changes, *bodies[middle:]]
 
 
-def _received(customs: Customs, bodies: list[bytes]) -> list[Envelope[Any]]:
+def _received(customs: Customs, bodies: list[bytes], monkeypatch) -> list[Envelope[Any]]:
+    """Submit `bodies`, each document's arrival kept as an event instead of decided at once."""
+
+    def keep(customs: Customs, conn, arrived) -> intake.Decided:
+        events = [
+            Envelope[Any](producer="customs", correlation_id=cid, key=e.business_key, payload=e)
+            for e, cid in arrived
+        ]
+        return intake.Decided(events, {str(e.document_id): 2 for e, _ in arrived})
+
+    monkeypatch.setattr(service, "decide_on_arrival", keep)
     for code, identity in IDENTITIES.items():
         certificates.register(
             customs,
@@ -140,11 +152,14 @@ def _state(customs: Customs, events: list[Envelope[Any]], staged: list) -> dict[
     }
 
 
-def test_a_run_decided_at_once_equals_its_events_decided_one_by_one(customs_engine, second_engine):
+def test_a_run_decided_at_once_equals_its_events_decided_one_by_one(
+    customs_engine, second_engine, monkeypatch
+):
     bodies = _bodies()
     alone = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
     together = Customs(engine=second_engine, vault=Vault.from_secret(TEST_DATA_KEY))
-    events_alone, events_together = _received(alone, bodies), _received(together, bodies)
+    events_alone = _received(alone, bodies, monkeypatch)
+    events_together = _received(together, bodies, monkeypatch)
     assert len(events_alone) == len(events_together) > 400
 
     staged_alone: list = []
@@ -183,7 +198,7 @@ def test_two_runs_taking_the_same_buyers_quota_at_once_both_count_on_postgresql(
     # a buyer with an earlier declaration: the quota row exists before the two runs
     first, second = next(orders for orders in by_buyer.values() if len(orders) >= 3)[1:3]
     bodies = [m.body for m in traffic.messages(declarations, IDENTITIES)]
-    events = _received(customs, bodies)
+    events = _received(customs, bodies, monkeypatch)
 
     def held_back(e: Envelope[Any]) -> bool:
         payload = e.payload
@@ -239,3 +254,62 @@ def test_two_runs_taking_the_same_buyers_quota_at_once_both_count_on_postgresql(
         ]
     assert len(taken) >= 3
     assert quota.used_units == sum(taken)
+
+
+def test_two_messages_completing_one_declaration_at_once_assess_it_once_on_postgresql(
+    database_url, customs, monkeypatch
+):
+    """Decided on arrival, the documents of one orderNo never interleave: the waybill and the
+    inventory of a declaration, arriving at the same moment in two messages, are decided one
+    after the other, and the second completes the declaration (without the per-key lock both
+    would miss the other and the declaration would never be assessed)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: its transactions cannot interleave")
+    import threading
+
+    (declaration,) = traffic.generate(1, seed=7, bad_share=0, risky_share=0)
+    bodies = {
+        body[:400].split(b"Message")[0][-6:]: body
+        for body in (m.body for m in traffic.messages([declaration], IDENTITIES))
+    }
+    for code, identity in IDENTITIES.items():
+        certificates.register(
+            customs,
+            enterprise_code=code,
+            certificate=identity.certificate_pem,
+            algorithms=[identity.algorithm],
+        )
+    for kind in (b"CEB311", b"CEB411"):
+        service.submit_message(customs, bodies[kind], correlation_id="first two")
+
+    locked_by_first, locked_by_second = threading.Event(), threading.Event()
+    real_lock = keylocks.lock_keys
+
+    def observed(conn, keys):
+        real_lock(conn, keys)
+        if threading.current_thread().name == "first":
+            locked_by_first.set()
+            locked_by_second.wait(1.0)  # the second waits on the lock meanwhile
+        else:
+            locked_by_second.set()
+
+    monkeypatch.setattr(keylocks, "lock_keys", observed)
+    failures: list[Exception] = []
+
+    def submit(body: bytes) -> None:
+        try:
+            service.submit_message(customs, body, correlation_id="last two")
+        except Exception as exc:  # reported below
+            failures.append(exc)
+
+    one = threading.Thread(target=submit, args=(bodies[b"CEB511"],), name="first")
+    one.start()
+    assert locked_by_first.wait(10)
+    submit(bodies[b"CEB621"])
+    one.join()
+    assert failures == []
+    with Session(customs.engine) as session:
+        (filed,) = session.execute(select(Declaration)).scalars().all()
+        staged = session.execute(select(runtime.outbox.c.event_type)).scalars().all()
+    assert filed.tax is not None and filed.status == 120
+    assert staged.count("customs.declaration_ready.v1") == 1

@@ -43,12 +43,17 @@ def test_the_official_ceb311_sample_is_accepted_with_a_receipt_per_order(
     assert body["messageType"] == "CEB311Message"
     assert len(body["documents"]) == 6
     assert {d["businessKey"] for d in body["documents"]} == {"order20160321116421002"}
-    assert all(d["returnStatus"] == 2 for d in body["documents"])
+    # decided on arrival: the sample's six orders share one orderNo, the first is accepted and
+    # the five others are answered as duplicates
+    assert [d["returnStatus"] for d in body["documents"]] == [120] + [-301010] * 5
     assert answer.headers["location"] == f"/v1/submissions/{body['submissionId']}"
-    # stored with one outbox event per document, in the same transaction
+    # stored, declared (2) and decided, with one outbox event per document (one accepted, five
+    # rejected), in the same transaction
     assert _count(customs_engine, Document.__table__) == 6
-    assert _count(customs_engine, Receipt.__table__) == 6
-    assert _count(customs_engine, runtime.outbox) == 6
+    assert _count(customs_engine, Receipt.__table__) == 12
+    with customs_engine.connect() as conn:
+        staged = conn.execute(select(runtime.outbox.c.event_type)).scalars().all()
+    assert sorted(staged) == ["customs.document_accepted.v1"] + ["customs.document_rejected.v1"] * 5
 
 
 def test_a_receipt_is_served_as_json_and_as_official_ceb312_xml(customs_api):
@@ -57,7 +62,8 @@ def test_a_receipt_is_served_as_json_and_as_official_ceb312_xml(customs_api):
     ]["reference"]
     as_json = customs_api.get(f"/v1/receipts/{reference}").json()
     assert as_json["messageType"] == "CEB312Message"
-    assert as_json["returnStatus"] == 2
+    assert as_json["returnStatus"] == 120  # decided on arrival
+    assert [h["returnStatus"] for h in as_json["history"]] == [2, 120]
     assert as_json["orderNo"] == "order20160321116421002"
     assert as_json["ebpCode"] == "1105910159"
     assert len(as_json["returnTime"]) == 17
@@ -67,7 +73,7 @@ def test_a_receipt_is_served_as_json_and_as_official_ceb312_xml(customs_api):
     root = etree.fromstring(as_xml.content)
     assert schema_for("import").validate(root), schema_for("import").error_log
     ns = {"ceb": CEB_NS}
-    assert root.findtext("ceb:OrderReturn/ceb:returnStatus", namespaces=ns) == "2"
+    assert root.findtext("ceb:OrderReturn/ceb:returnStatus", namespaces=ns) == "120"
     assert root.findtext("ceb:OrderReturn/ceb:orderNo", namespaces=ns) == "order20160321116421002"
     assert customs_api.get(f"/v1/receipts/{reference}?format=xml").content == as_xml.content
 

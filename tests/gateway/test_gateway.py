@@ -31,7 +31,7 @@ def test_a_platform_submits_through_the_gateway_and_its_correlation_id_reaches_c
         f"/api/v1/receipts/{body['documents'][0]['reference']}?format=xml", headers=sender.auth()
     )
     assert receipt.status_code == 200
-    assert b"<ceb:returnStatus>2</ceb:returnStatus>" in receipt.content
+    assert b"<ceb:returnStatus>120</ceb:returnStatus>" in receipt.content  # decided on arrival
     with Session(customs_engine) as session:
         stored = session.execute(select(Submission)).scalar_one()
     assert stored.correlation_id == "platform-req-7"

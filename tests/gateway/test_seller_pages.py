@@ -92,7 +92,7 @@ def test_a_seller_files_an_order_and_a_hosted_signed_inventory_with_preflight(pl
     assert submitted.status_code == 200, submitted.text
     reference = re.search(r'class="reference">([0-9a-f-]{36})<', submitted.text).group(1)
     receipt = platform.client.get(f"/api/v1/receipts/{reference}", headers=seller.auth())
-    assert receipt.status_code == 200 and receipt.json()["returnStatus"] == 2
+    assert receipt.status_code == 200 and receipt.json()["returnStatus"] == 120  # on arrival
 
 
 def test_a_format_error_shows_next_to_its_field_and_nothing_is_filed(platform, seller):
