@@ -161,17 +161,23 @@ def _deliver(
     *,
     batch: int,
     rules: RuleSet = RULES,
+    workers: int = 1,
 ) -> None:
-    loop = ConsumerLoop(
-        service="risk",
-        group_id="risk",
-        topics=(CUSTOMS_EVENTS,),
-        handlers=handlers(rules, model),
-        engine=engine,
-        tables=runtime,
-        settings=KafkaSettings(),
-        producer_factory=lambda: None,  # type: ignore[arg-type,return-value]
-    )
+    """Deliver the events in batches; with several workers (each its own handlers, as separate
+    processes have), they take turns."""
+    loops = [
+        ConsumerLoop(
+            service="risk",
+            group_id="risk",
+            topics=(CUSTOMS_EVENTS,),
+            handlers=handlers(rules, model),
+            engine=engine,
+            tables=runtime,
+            settings=KafkaSettings(),
+            producer_factory=lambda: None,  # type: ignore[arg-type,return-value]
+        )
+        for _ in range(workers)
+    ]
     records = [
         SimpleNamespace(
             value=e.model_dump_json().encode(),
@@ -183,9 +189,11 @@ def _deliver(
         )
         for n, e in enumerate(envelopes)
     ]
-    for start in range(0, len(records), batch):
+    for n, start in enumerate(range(0, len(records), batch)):
+        loop = loops[n % workers]
         loop.handle_batch(records[start : start + batch], threading.Event())  # type: ignore[arg-type]
-    assert loop.stats.dead_lettered == 0, loop.stats.last_error
+    for loop in loops:
+        assert loop.stats.dead_lettered == 0, loop.stats.last_error
 
 
 def _state(engine: Engine) -> dict[str, Any]:
@@ -245,6 +253,20 @@ def test_a_batch_has_the_effects_of_its_events_handled_one_at_a_time(engines, mo
     assert max(row.seen for row in expected["price_reservoir"]) > 4
     overall = [row for row in expected["risk_history_tally"] if row.kind == "overall"]
     assert [(row.labelled, row.found) for row in overall] == [(2, 1)]
+
+
+def test_workers_taking_turns_have_the_effects_of_one(engines, model, monkeypatch):
+    """Each worker keeps what its commits stored (`history_store.Recall`): what another worker
+    changed since must be read again."""
+    monkeypatch.setattr(history_store, "RESERVOIR_SIZE", 4)
+    envelopes = stream()
+    one, two, three = engines
+    _deliver(one, model, envelopes, batch=1)
+    _deliver(two, model, envelopes, batch=3, workers=2)
+    _deliver(three, model, envelopes, batch=2, workers=3)
+    expected = _state(one)
+    assert _state(two) == expected
+    assert _state(three) == expected
 
 
 def test_a_ruleset_with_other_windows_reads_the_history_it_needs(engines, model):
