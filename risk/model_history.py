@@ -11,7 +11,6 @@ party neither lose an update nor deadlock.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from copy import copy
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
@@ -109,8 +108,15 @@ class Tallies:
         history = History(labelled=self._all.labelled, found=self._all.found)
         for key in declared.history_keys().items():
             tally = self._all.tallies.get(key)
-            if tally is not None:
-                history.tallies[key] = copy(tally)
+            if tally is not None:  # a copy: later counts must not change what was read
+                history.tallies[key] = Tally(
+                    seen=tally.seen,
+                    labelled=tally.labelled,
+                    found=tally.found,
+                    log_value_per_kg_sum=tally.log_value_per_kg_sum,
+                    log_value_per_kg_count=tally.log_value_per_kg_count,
+                    log_value_sum=tally.log_value_sum,
+                )
         return history
 
     def add(self, declared: Declared) -> None:

@@ -275,3 +275,17 @@ def test_a_ruleset_with_other_windows_reads_the_history_it_needs(engines, model)
     for engine, batch in zip(engines[:2], (1, len(envelopes)), strict=True):
         _deliver(engine, model, envelopes, batch=batch, rules=rules)
     assert _state(engines[0]) == _state(engines[1])
+
+
+def test_the_announcements_envelope_class_outlives_the_garbage_collector():
+    """Pydantic caches `Envelope[Any]` weakly; rebuilt after each collection, it cost the worker
+    milliseconds again and again (risk.intake holds it)."""
+    import gc
+    import weakref
+
+    import risk.intake
+
+    built = weakref.ref(Envelope[Any])
+    gc.collect()
+    assert built() is not None
+    assert Envelope[Any] is risk.intake.ENVELOPE
