@@ -132,6 +132,10 @@ class Recall:
         self._samples.move_to_end(key)
         return found
 
+    def stored(self, key: str) -> bool:
+        """Whether a key's count row is known to be committed."""
+        return key in self._samples
+
     def stage(self, session: Session, history: RunHistory) -> None:
         """Keep what a run wrote once (and if) its transaction commits."""
         samples = history.prices.committed()
@@ -216,7 +220,10 @@ class Reservoirs:
         ordered = sorted(set(keys))
         if not ordered:
             return cls(conn, {}, size)
-        conn.execute(_ENSURE[conn.dialect.name], [{"key": key, "seen": 0} for key in ordered])
+        # a count row `recall` knows was committed is there (they are never deleted)
+        missing = ordered if recall is None else [k for k in ordered if not recall.stored(k)]
+        if missing:
+            conn.execute(_ENSURE[conn.dialect.name], [{"key": key, "seen": 0} for key in missing])
         found = cls(conn, dict(conn.execute(_SEEN, {"keys": ordered}).tuples().all()), size)
         if recall is not None:
             for key, seen in found._seen.items():
