@@ -29,7 +29,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Engine, bindparam, event, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    bindparam,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -59,14 +69,17 @@ _SELLER_SEEN = select(_RECORD.c.declaration_id).where(_RECORD.c.ebc_code == _COD
 _PLATFORM_SEEN = select(_RECORD.c.declaration_id).where(_RECORD.c.ebp_code == _CODE).limit(1)
 _KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
 _WINDOW = (_RECORD.c.declared_at > bindparam("start")) & (_RECORD.c.declared_at <= bindparam("end"))
-_BUYERS = select(_RECORD.c.buyer_key, _RECORD.c.declared_at).where(
-    _RECORD.c.buyer_key.in_(_KEYS), _WINDOW
-)
-_PHONES = select(_RECORD.c.phone_key, _RECORD.c.buyer_key, _RECORD.c.declared_at).where(
-    _RECORD.c.phone_key.in_(_KEYS), _WINDOW
-)
-_ADDRESSES = select(_RECORD.c.address_key, _RECORD.c.buyer_key, _RECORD.c.declared_at).where(
-    _RECORD.c.address_key.in_(_KEYS), _WINDOW
+# The records of a run's buyers, phones and addresses in one statement (each found through its
+# own index): a record of the same person matches all three and comes once.
+_PARTIES = select(
+    _RECORD.c.buyer_key, _RECORD.c.phone_key, _RECORD.c.address_key, _RECORD.c.declared_at
+).where(
+    or_(
+        _RECORD.c.buyer_key.in_(bindparam("buyers", expanding=True)),
+        _RECORD.c.phone_key.in_(bindparam("phones", expanding=True)),
+        _RECORD.c.address_key.in_(bindparam("addresses", expanding=True)),
+    ),
+    _WINDOW,
 )
 _SEEN = (
     select(_RESERVOIR.c.key, _RESERVOIR.c.seen)
@@ -372,21 +385,27 @@ class RunHistory:
                     seen.add(code)
         first = min(at for _, at in declarations)
         last = max(at for _, at in declarations)
-        buyers = sorted({d.buyer_key for d, _ in declarations})
-        window = {"start": first - timedelta(days=7), "end": last, "keys": buyers}
-        for buyer, at in conn.execute(_BUYERS, window):
-            run._buyers[buyer].append(as_utc(at))
-        start = first - timedelta(days=rules.shared_contact_window_days)
-        for statement, into, keys in (
-            (_PHONES, run._phones, {d.phone_key for d, _ in declarations}),
-            (_ADDRESSES, run._addresses, {d.address_key for d, _ in declarations}),
-        ):
-            known = sorted(k for k in keys if k is not None)
-            if known:
-                for key, buyer, at in conn.execute(
-                    statement, {"start": start, "end": last, "keys": known}
-                ):
-                    into[key].append((buyer, as_utc(at)))
+        # a buyer's records of the week before, a phone's or address's of the contact window
+        buyer_start = first - timedelta(days=7)
+        contact_start = first - timedelta(days=rules.shared_contact_window_days)
+        buyers = {d.buyer_key for d, _ in declarations}
+        phones = {d.phone_key for d, _ in declarations if d.phone_key is not None}
+        addresses = {d.address_key for d, _ in declarations if d.address_key is not None}
+        window = {
+            "start": min(buyer_start, contact_start),
+            "end": last,
+            "buyers": sorted(buyers),
+            "phones": sorted(phones),
+            "addresses": sorted(addresses),
+        }
+        for buyer, phone, address, stored_at in conn.execute(_PARTIES, window):
+            at = as_utc(stored_at)
+            if buyer in buyers and at > buyer_start:
+                run._buyers[buyer].append(at)
+            if phone in phones and at > contact_start:
+                run._phones[phone].append((buyer, at))
+            if address in addresses and at > contact_start:
+                run._addresses[address].append((buyer, at))
         return run
 
     @property
