@@ -1,7 +1,7 @@
 """CPU cost of the risk worker's handlers per declaration, in-process (no Kafka); prints figures.
 
     .venv/bin/python -m bench.risk_worker [--declarations 2000] [--warm 2000] [--batch 100]
-        [--database sqlite|postgresql] [--no-model] [--profile]
+        [--database sqlite|postgresql] [--no-model] [--profile] [--profile-out FILE]
 
 Generated import traffic (`clearway.traffic.generate`) becomes the events risk consumes from
 customs.events, as customs fills them (its `assess()`; the pseudonyms are plain hashes here):
@@ -213,6 +213,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--no-model", action="store_true", help="rules only")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the run")
+    parser.add_argument("--profile-out", metavar="FILE", help="also save the cProfile stats")
     args = parser.parse_args()
 
     model = None if args.no_model else train_model()
@@ -251,7 +252,7 @@ def main() -> None:
             # statistics the planner takes the young tables for tiny and scans them
             with engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile() if args.profile or args.profile_out else None
         server0 = server_cpu_s(backends)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profiler is not None:
@@ -279,7 +280,9 @@ def main() -> None:
             f"  PostgreSQL server backends: {server:.2f}s CPU, "
             f"{server / args.declarations * 1000:.2f} ms per declaration"
         )
-    if profiler is not None:
+    if profiler is not None and args.profile_out:
+        profiler.dump_stats(args.profile_out)
+    if profiler is not None and args.profile:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
         print(out.getvalue())

@@ -12,18 +12,34 @@ The worker reads the history of a whole run of declarations in a few statements
 order, and writes what the run added at its end (`RunHistory.write`). So each declaration sees
 exactly the records of the declarations before it, in the database or earlier in the run, as
 when they are handled one at a time.
+
+What the worker's own commits left in the database it may keep in memory (`Recall`), so a later
+run need not read it again: the samples of the reference keys it used last (still valid while a
+key's stored count is unchanged, as every change to a sample counts an offer), and the sellers
+and platforms known to have records (records are never deleted).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    bindparam,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -53,14 +69,17 @@ _SELLER_SEEN = select(_RECORD.c.declaration_id).where(_RECORD.c.ebc_code == _COD
 _PLATFORM_SEEN = select(_RECORD.c.declaration_id).where(_RECORD.c.ebp_code == _CODE).limit(1)
 _KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
 _WINDOW = (_RECORD.c.declared_at > bindparam("start")) & (_RECORD.c.declared_at <= bindparam("end"))
-_BUYERS = select(_RECORD.c.buyer_key, _RECORD.c.declared_at).where(
-    _RECORD.c.buyer_key.in_(_KEYS), _WINDOW
-)
-_PHONES = select(_RECORD.c.phone_key, _RECORD.c.buyer_key, _RECORD.c.declared_at).where(
-    _RECORD.c.phone_key.in_(_KEYS), _WINDOW
-)
-_ADDRESSES = select(_RECORD.c.address_key, _RECORD.c.buyer_key, _RECORD.c.declared_at).where(
-    _RECORD.c.address_key.in_(_KEYS), _WINDOW
+# The records of a run's buyers, phones and addresses in one statement (each found through its
+# own index): a record of the same person matches all three and comes once.
+_PARTIES = select(
+    _RECORD.c.buyer_key, _RECORD.c.phone_key, _RECORD.c.address_key, _RECORD.c.declared_at
+).where(
+    or_(
+        _RECORD.c.buyer_key.in_(bindparam("buyers", expanding=True)),
+        _RECORD.c.phone_key.in_(bindparam("phones", expanding=True)),
+        _RECORD.c.address_key.in_(bindparam("addresses", expanding=True)),
+    ),
+    _WINDOW,
 )
 _SEEN = (
     select(_RESERVOIR.c.key, _RESERVOIR.c.seen)
@@ -83,6 +102,98 @@ _ENSURE = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """A reference key's sample as committed: its count, size, slots and, when it was computed,
+    its reference price."""
+
+    seen: int
+    size: int
+    slots: dict[int, Decimal]
+    computed: bool  # whether `reference` is the sample's reference price
+    reference: PriceReference | None
+
+
+class Recall:
+    """What the database held after this worker's last commits, kept so that later runs read
+    less of it: the samples of the reference keys used last (at most `max_keys`, least recently
+    used out first) and the sellers and platforms known to have records. It is filled only when a
+    run's transaction commits (`stage`), so a rolled-back run leaves nothing behind; a sample is
+    used only when the key's count, read (locked) in the run's transaction, is the one it had."""
+
+    def __init__(self, max_keys: int = 4096, max_codes: int = 100_000) -> None:
+        self.max_keys = max_keys
+        self.max_codes = max_codes
+        self._engine: Engine | None = None
+        self._samples: OrderedDict[str, _Sample] = OrderedDict()
+        self.sellers: set[str] = set()
+        self.platforms: set[str] = set()
+
+    def bind(self, engine: Engine) -> None:
+        """Forget everything when runs go to another database."""
+        if engine is not self._engine:
+            self._engine = engine
+            self._samples.clear()
+            self.sellers.clear()
+            self.platforms.clear()
+
+    def sample(self, key: str, seen: int, size: int) -> _Sample | None:
+        """The committed sample of a key, if it is known at that count."""
+        found = self._samples.get(key)
+        if found is None or found.seen != seen or found.size != size:
+            return None
+        self._samples.move_to_end(key)
+        return found
+
+    def stored(self, key: str) -> bool:
+        """Whether a key's count row is known to be committed."""
+        return key in self._samples
+
+    def stage(self, session: Session, history: RunHistory) -> None:
+        """Keep what a run wrote once (and if) its transaction commits."""
+        samples = history.prices.committed()
+        sellers, platforms = set(history.sellers), set(history.platforms)
+
+        def commit() -> None:
+            for key, sample in samples.items():
+                self._samples[key] = sample
+                self._samples.move_to_end(key)
+            while len(self._samples) > self.max_keys:
+                self._samples.popitem(last=False)
+            for kept, codes in ((self.sellers, sellers), (self.platforms, platforms)):
+                if len(kept) + len(codes) > self.max_codes:
+                    kept.clear()
+                kept.update(codes)
+
+        on_commit(session, commit)
+
+
+_ON_COMMIT = "risk.on_commit"
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Call `action` once the session's transaction commits; never if it rolls back (a rolled
+    back savepoint drops every pending action, which is only ever a lost shortcut)."""
+    pending: list[Callable[[], None]] | None = session.info.get(_ON_COMMIT)
+    if pending is None:
+        pending = session.info[_ON_COMMIT] = []
+
+        def committed(session: Session) -> None:
+            if session.in_nested_transaction():
+                return  # a savepoint released: the transaction goes on
+            actions = list(session.info.get(_ON_COMMIT, ()))
+            session.info[_ON_COMMIT] = []
+            for act in actions:
+                act()
+
+        def rolled_back(session: Session) -> None:
+            session.info[_ON_COMMIT] = []
+
+        event.listen(session, "after_commit", committed)
+        event.listen(session, "after_rollback", rolled_back)
+    pending.append(action)
+
+
 def price_keys(declaration: DeclarationReadyV1) -> set[str]:
     """Every reference key the declaration's lines are compared with and offered to."""
     return {key for line in declaration.lines for key in reference_keys(line.gcode, line.country)}
@@ -99,7 +210,7 @@ class Reservoirs:
         self._stored_seen = dict(seen)  # a slot is stored when under min(seen, size)
         self._seen = seen
         # the samples of the keys read so far; a key never offered has none stored
-        self._slots: dict[str, dict[int, tuple[Decimal, str]]] = {
+        self._slots: dict[str, dict[int, Decimal]] = {
             key: {} for key, count in seen.items() if count == 0
         }
         self._changed: dict[tuple[str, int], tuple[Decimal, str]] = {}
@@ -107,16 +218,47 @@ class Reservoirs:
         self._references: dict[str, PriceReference | None] = {}
 
     @classmethod
-    def load(cls, conn: Connection, keys: Iterable[str], *, size: int | None = None) -> Reservoirs:
+    def load(
+        cls,
+        conn: Connection,
+        keys: Iterable[str],
+        *,
+        size: int | None = None,
+        recall: Recall | None = None,
+    ) -> Reservoirs:
         """The counts of `keys` (samples of `size` slots, RESERVOIR_SIZE by default), each key's
         count row made if missing and locked, in key order (so two workers offering to the same
-        keys lock them in the same order)."""
+        keys lock them in the same order); the samples `recall` knows at those counts."""
         size = RESERVOIR_SIZE if size is None else size
         ordered = sorted(set(keys))
         if not ordered:
             return cls(conn, {}, size)
-        conn.execute(_ENSURE[conn.dialect.name], [{"key": key, "seen": 0} for key in ordered])
-        return cls(conn, dict(conn.execute(_SEEN, {"keys": ordered}).tuples().all()), size)
+        # a count row `recall` knows was committed is there (they are never deleted)
+        missing = ordered if recall is None else [k for k in ordered if not recall.stored(k)]
+        if missing:
+            conn.execute(_ENSURE[conn.dialect.name], [{"key": key, "seen": 0} for key in missing])
+        found = cls(conn, dict(conn.execute(_SEEN, {"keys": ordered}).tuples().all()), size)
+        if recall is not None:
+            for key, seen in found._seen.items():
+                sample = recall.sample(key, seen, size) if seen else None
+                if sample is not None:
+                    found._slots[key] = dict(sample.slots)
+                    if sample.computed:
+                        found._references[key] = sample.reference
+        return found
+
+    def committed(self) -> dict[str, _Sample]:
+        """The samples known in full (read or recalled), as `write` stores them."""
+        return {
+            key: _Sample(
+                self._seen[key],
+                self.size,
+                dict(slots),
+                key in self._references,
+                self._references.get(key),
+            )
+            for key, slots in self._slots.items()
+        }
 
     def samples(self, key: str) -> int:
         """How many prices a key's sample holds."""
@@ -129,18 +271,18 @@ class Reservoirs:
             return
         for key in wanted:
             self._slots[key] = {}
-        for key, slot, price, declaration_id in self._conn.execute(_SAMPLES, {"keys": wanted}):
-            self._slots[key][slot] = (price, declaration_id)
+        for key, slot, price, _ in self._conn.execute(_SAMPLES, {"keys": wanted}):
+            self._slots[key][slot] = price
         read = set(wanted)
-        for (key, slot), value in self._changed.items():
+        for (key, slot), (price, _) in self._changed.items():
             if key in read:  # offered before it was read
-                self._slots[key][slot] = value
+                self._slots[key][slot] = price
 
     def reference(self, key: str) -> PriceReference | None:
         """The reference unit price of a key's current sample (None: no sample yet)."""
         if key not in self._references:
             self.read([key])
-            self._references[key] = robust_reference(p for p, _ in self._slots[key].values())
+            self._references[key] = robust_reference(self._slots[key].values())
         return self._references[key]
 
     def offer(self, key: str, price: Decimal, *, declaration_id: str, gnum: int) -> None:
@@ -154,10 +296,10 @@ class Reservoirs:
             slot = _draw(f"{declaration_id}:{gnum}:{key}") % seen
             if slot >= self.size:
                 return
-        value = (price.quantize(_CENTS), declaration_id)
-        self._changed[(key, slot)] = value
+        stored = price.quantize(_CENTS)
+        self._changed[(key, slot)] = (stored, declaration_id)
         if key in self._slots:
-            self._slots[key][slot] = value
+            self._slots[key][slot] = stored
         self._references.pop(key, None)
 
     def write(self, conn: Connection) -> None:
@@ -205,9 +347,17 @@ class RunHistory:
         conn: Connection,
         declarations: Sequence[tuple[DeclarationReadyV1, datetime]],
         rules: RuleSet,
+        recall: Recall | None = None,
     ) -> RunHistory:
-        """The records the run's declarations (with their event times) can count."""
-        run = cls(Reservoirs.load(conn, (k for d, _ in declarations for k in price_keys(d))))
+        """The records the run's declarations (with their event times) can count (what `recall`
+        holds is not read again)."""
+        if recall is not None:
+            recall.bind(conn.engine)
+        run = cls(
+            Reservoirs.load(
+                conn, (k for d, _ in declarations for k in price_keys(d)), recall=recall
+            )
+        )
         if not declarations:
             return run
         # The samples the rules will read, as far as the stored counts tell (a key the run's
@@ -223,30 +373,50 @@ class RunHistory:
                 rules.undervaluation_min_samples,
             )
         )
-        for code in {d.ebc_code for d, _ in declarations}:
-            if conn.execute(_SELLER_SEEN, {"code": code}).first() is not None:
-                run._sellers.add(code)
-        for code in {d.ebp_code for d, _ in declarations}:
-            if conn.execute(_PLATFORM_SEEN, {"code": code}).first() is not None:
-                run._platforms.add(code)
+        sellers, platforms = (
+            (set(), set()) if recall is None else (recall.sellers, recall.platforms)
+        )
+        for statement, codes, seen, kept in (
+            (_SELLER_SEEN, {d.ebc_code for d, _ in declarations}, run._sellers, sellers),
+            (_PLATFORM_SEEN, {d.ebp_code for d, _ in declarations}, run._platforms, platforms),
+        ):
+            for code in codes:
+                if code in kept or conn.execute(statement, {"code": code}).first() is not None:
+                    seen.add(code)
         first = min(at for _, at in declarations)
         last = max(at for _, at in declarations)
-        buyers = sorted({d.buyer_key for d, _ in declarations})
-        window = {"start": first - timedelta(days=7), "end": last, "keys": buyers}
-        for buyer, at in conn.execute(_BUYERS, window):
-            run._buyers[buyer].append(as_utc(at))
-        start = first - timedelta(days=rules.shared_contact_window_days)
-        for statement, into, keys in (
-            (_PHONES, run._phones, {d.phone_key for d, _ in declarations}),
-            (_ADDRESSES, run._addresses, {d.address_key for d, _ in declarations}),
-        ):
-            known = sorted(k for k in keys if k is not None)
-            if known:
-                for key, buyer, at in conn.execute(
-                    statement, {"start": start, "end": last, "keys": known}
-                ):
-                    into[key].append((buyer, as_utc(at)))
+        # a buyer's records of the week before, a phone's or address's of the contact window
+        buyer_start = first - timedelta(days=7)
+        contact_start = first - timedelta(days=rules.shared_contact_window_days)
+        buyers = {d.buyer_key for d, _ in declarations}
+        phones = {d.phone_key for d, _ in declarations if d.phone_key is not None}
+        addresses = {d.address_key for d, _ in declarations if d.address_key is not None}
+        window = {
+            "start": min(buyer_start, contact_start),
+            "end": last,
+            "buyers": sorted(buyers),
+            "phones": sorted(phones),
+            "addresses": sorted(addresses),
+        }
+        for buyer, phone, address, stored_at in conn.execute(_PARTIES, window):
+            at = as_utc(stored_at)
+            if buyer in buyers and at > buyer_start:
+                run._buyers[buyer].append(at)
+            if phone in phones and at > contact_start:
+                run._phones[phone].append((buyer, at))
+            if address in addresses and at > contact_start:
+                run._addresses[address].append((buyer, at))
         return run
+
+    @property
+    def sellers(self) -> set[str]:
+        """The sellers known to have records (those of the run's declarations remembered)."""
+        return self._sellers
+
+    @property
+    def platforms(self) -> set[str]:
+        """The platforms known to have records (those of the run's declarations remembered)."""
+        return self._platforms
 
     def history(self, declaration: DeclarationReadyV1, *, at: datetime, rules: RuleSet) -> History:
         """What the records say about a declaration's parties and goods, up to `at`."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +26,12 @@ from messaging.consumer import HandlerContext
 from risk import scoring
 from risk.db import metadata
 from risk.domain.rules import Assessment, RuleSet, assess
-from risk.history_store import RunHistory
+from risk.history_store import Recall, RunHistory
 from risk.model.features import Declared, History, Value, features
 from risk.model.gbm import RiskModel
 from risk.model.platform import declared_from, from_json, to_json
 from risk.model_history import Tallies
-from schemas.envelope import utc_now
+from schemas.envelope import Envelope, utc_now
 from schemas.events import (
     DeclarationReadyV1,
     DocumentAcceptedV1,
@@ -40,6 +40,11 @@ from schemas.events import (
 )
 
 RulesInForce = Callable[[Session], RuleSet]
+
+# `ctx.emit` wraps each announcement in an `Envelope[Any]`. Pydantic caches that parametrised
+# class weakly: once no envelope is left, the garbage collector takes it and the next emit builds
+# it again (its schema: milliseconds, dozens of times a minute). Holding it keeps it built.
+ENVELOPE: type[Envelope[Any]] = Envelope[Any]
 
 _OBSERVATION = metadata.tables["observation"]
 _ASSESSMENT = metadata.tables["risk_assessment"]
@@ -68,10 +73,12 @@ class _Assessing:
 @dataclass(frozen=True)
 class Intake:
     """Risk's handler of customs' events: `rules_in_force` reads the rule set in force, `model`
-    is the learned model (None: rules only)."""
+    is the learned model (None: rules only); `recall` keeps what its commits stored that later
+    runs would otherwise read again."""
 
     rules_in_force: RulesInForce
     model: RiskModel | None = None
+    recall: Recall = field(default_factory=Recall, compare=False, repr=False)
 
     def __call__(self, run: Sequence[tuple[HandlerContext, Any]]) -> None:
         """Handle a run of events in topic order, as handling them one by one would."""
@@ -124,7 +131,9 @@ class Intake:
 
         rules = self.rules_in_force(session) if assessing else None
         history = (
-            RunHistory.load(conn, [(a.event, a.ctx.envelope.occurred_at) for a in assessing], rules)
+            RunHistory.load(
+                conn, [(a.event, a.ctx.envelope.occurred_at) for a in assessing], rules, self.recall
+            )
             if rules is not None
             else None
         )
@@ -158,6 +167,7 @@ class Intake:
             conn.execute(insert(_OBSERVATION), observations)
         if history is not None:
             history.write(conn)
+            self.recall.stage(session, history)
         tallies.write(conn)
         if assessments:
             conn.execute(insert(_ASSESSMENT), assessments)

@@ -11,14 +11,13 @@ party neither lose an update nor deadlock.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from copy import copy
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from risk.db import metadata
-from risk.model.features import Declared, History, Tally
+from risk.model.features import HISTORY_KEYS, Declared, History, Tally
 
 _OVERALL = ("overall", "")
 
@@ -40,17 +39,34 @@ _COLUMNS = (
 )
 
 
-# Built once (an expanding bound parameter): only the keys change between declarations.
-_READ = select(*_COLUMNS).where(
-    tuple_(_COLUMNS[0], _COLUMNS[1]).in_(bindparam("keys", expanding=True))
+# Built once (expanding bound parameters): only the keys change between declarations. The keys
+# are asked for kind by kind, `kind = 'seller' AND key IN (...) OR ...`: SQLite finds each in
+# the primary key (asked `(kind, key) IN (VALUES ...)`, it scans the whole table).
+_KINDS = (*HISTORY_KEYS, _OVERALL[0])
+_WANTED: ColumnElement[bool] = or_(
+    *(
+        and_(_TALLY.c.kind == kind, _TALLY.c.key.in_(bindparam(f"keys_{kind}", expanding=True)))
+        for kind in _KINDS
+    )
 )
+
+
+def _by_kind(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The parameters of `_WANTED` for some (kind, key) pairs."""
+    found: dict[str, list[str]] = {f"keys_{kind}": [] for kind in _KINDS}
+    for kind, key in sorted(set(keys)):
+        found[f"keys_{kind}"].append(key)
+    return found
+
+
+_READ = select(*_COLUMNS).where(_WANTED)
 
 
 def history_for(session: Session, declared: Declared) -> History:
     """What earlier declarations say about this one's keys (and the overall outcome rate);
     plain rows, no ORM objects: this runs for every declaration."""
     history = History()
-    found_rows = session.execute(_READ, {"keys": _keys(declared)})
+    found_rows = session.execute(_READ, _by_kind(_keys(declared)))
     for kind, key, seen, labelled, found, value_sum, per_kg_sum, per_kg_count in found_rows:
         if (kind, key) == _OVERALL:
             history.labelled, history.found = labelled, found
@@ -66,12 +82,7 @@ def history_for(session: Session, declared: Declared) -> History:
     return history
 
 
-_READ_LOCKED = (
-    select(*_COLUMNS)
-    .where(tuple_(_COLUMNS[0], _COLUMNS[1]).in_(bindparam("keys", expanding=True)))
-    .order_by(_COLUMNS[0], _COLUMNS[1])
-    .with_for_update()
-)
+_READ_LOCKED = select(*_COLUMNS).where(_WANTED).order_by(_COLUMNS[0], _COLUMNS[1]).with_for_update()
 # The SET clause comes from the column names in the parameters.
 _WRITE = update(_TALLY).where(_TALLY.c.kind == bindparam("k"), _TALLY.c.key == bindparam("q"))
 
@@ -101,16 +112,23 @@ class Tallies:
     @classmethod
     def load(cls, conn: Connection, declared: Iterable[Declared]) -> Tallies:
         """The rows of every key of `declared`, locked in key order (PostgreSQL)."""
-        keys = sorted({key for d in declared for key in _keys(d)})
-        return cls(conn.execute(_READ_LOCKED, {"keys": keys}) if keys else ())
+        keys = {key for d in declared for key in _keys(d)}
+        return cls(conn.execute(_READ_LOCKED, _by_kind(keys)) if keys else ())
 
     def history(self, declared: Declared) -> History:
         """What earlier declarations say about this one's keys (and the overall outcome rate)."""
         history = History(labelled=self._all.labelled, found=self._all.found)
         for key in declared.history_keys().items():
             tally = self._all.tallies.get(key)
-            if tally is not None:
-                history.tallies[key] = copy(tally)
+            if tally is not None:  # a copy: later counts must not change what was read
+                history.tallies[key] = Tally(
+                    seen=tally.seen,
+                    labelled=tally.labelled,
+                    found=tally.found,
+                    log_value_per_kg_sum=tally.log_value_per_kg_sum,
+                    log_value_per_kg_count=tally.log_value_per_kg_count,
+                    log_value_sum=tally.log_value_sum,
+                )
         return history
 
     def add(self, declared: Declared) -> None:

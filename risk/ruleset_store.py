@@ -42,6 +42,9 @@ class InForce:
     change: RuleSetChange | None
 
 
+_LATEST = select(col(RuleSetChange.seq)).order_by(col(RuleSetChange.seq).desc()).limit(1)
+
+
 class ActiveRuleSet:
     """The rule set in force, for a worker: cached by version, re-read when a change lands."""
 
@@ -51,9 +54,7 @@ class ActiveRuleSet:
 
     def __call__(self, session: Session) -> RuleSet:
         """The rule set in force as this session sees it."""
-        latest = session.execute(
-            select(col(RuleSetChange.seq)).order_by(col(RuleSetChange.seq).desc()).limit(1)
-        ).scalar_one_or_none()
+        latest = session.execute(_LATEST).scalar_one_or_none()
         if latest is None:
             return self.seed
         if self._cached is None or self._cached[0] != latest:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from statistics import median
 
 from risk.domain.ruleset import RuleSet
 from schemas.events import DeclaredLine, RiskReason
@@ -43,9 +42,16 @@ def robust_reference(prices: Iterable[Decimal]) -> PriceReference | None:
     values = sorted(prices)
     if not values:
         return None
-    middle = Decimal(median(values))
-    mad = Decimal(median(sorted(abs(v - middle) for v in values)))
+    middle = _median(values)
+    mad = _median(sorted([abs(v - middle) for v in values]))
     return PriceReference(median=middle, mad=mad, samples=len(values))
+
+
+def _median(ordered: Sequence[Decimal]) -> Decimal:
+    """The median of sorted prices, as `statistics.median` computes it (the middle one, or the
+    mean of the two middle ones)."""
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 def lower_bound(reference: PriceReference, rules: RuleSet) -> Decimal:

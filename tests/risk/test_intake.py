@@ -161,17 +161,23 @@ def _deliver(
     *,
     batch: int,
     rules: RuleSet = RULES,
+    workers: int = 1,
 ) -> None:
-    loop = ConsumerLoop(
-        service="risk",
-        group_id="risk",
-        topics=(CUSTOMS_EVENTS,),
-        handlers=handlers(rules, model),
-        engine=engine,
-        tables=runtime,
-        settings=KafkaSettings(),
-        producer_factory=lambda: None,  # type: ignore[arg-type,return-value]
-    )
+    """Deliver the events in batches; with several workers (each its own handlers, as separate
+    processes have), they take turns."""
+    loops = [
+        ConsumerLoop(
+            service="risk",
+            group_id="risk",
+            topics=(CUSTOMS_EVENTS,),
+            handlers=handlers(rules, model),
+            engine=engine,
+            tables=runtime,
+            settings=KafkaSettings(),
+            producer_factory=lambda: None,  # type: ignore[arg-type,return-value]
+        )
+        for _ in range(workers)
+    ]
     records = [
         SimpleNamespace(
             value=e.model_dump_json().encode(),
@@ -183,9 +189,11 @@ def _deliver(
         )
         for n, e in enumerate(envelopes)
     ]
-    for start in range(0, len(records), batch):
+    for n, start in enumerate(range(0, len(records), batch)):
+        loop = loops[n % workers]
         loop.handle_batch(records[start : start + batch], threading.Event())  # type: ignore[arg-type]
-    assert loop.stats.dead_lettered == 0, loop.stats.last_error
+    for loop in loops:
+        assert loop.stats.dead_lettered == 0, loop.stats.last_error
 
 
 def _state(engine: Engine) -> dict[str, Any]:
@@ -247,9 +255,37 @@ def test_a_batch_has_the_effects_of_its_events_handled_one_at_a_time(engines, mo
     assert [(row.labelled, row.found) for row in overall] == [(2, 1)]
 
 
+def test_workers_taking_turns_have_the_effects_of_one(engines, model, monkeypatch):
+    """Each worker keeps what its commits stored (`history_store.Recall`): what another worker
+    changed since must be read again."""
+    monkeypatch.setattr(history_store, "RESERVOIR_SIZE", 4)
+    envelopes = stream()
+    one, two, three = engines
+    _deliver(one, model, envelopes, batch=1)
+    _deliver(two, model, envelopes, batch=3, workers=2)
+    _deliver(three, model, envelopes, batch=2, workers=3)
+    expected = _state(one)
+    assert _state(two) == expected
+    assert _state(three) == expected
+
+
 def test_a_ruleset_with_other_windows_reads_the_history_it_needs(engines, model):
     rules = replace(RULES, shared_contact_window_days=2)
     envelopes = stream()
     for engine, batch in zip(engines[:2], (1, len(envelopes)), strict=True):
         _deliver(engine, model, envelopes, batch=batch, rules=rules)
     assert _state(engines[0]) == _state(engines[1])
+
+
+def test_the_announcements_envelope_class_outlives_the_garbage_collector():
+    """Pydantic caches `Envelope[Any]` weakly; rebuilt after each collection, it cost the worker
+    milliseconds again and again (risk.intake holds it)."""
+    import gc
+    import weakref
+
+    import risk.intake
+
+    built = weakref.ref(Envelope[Any])
+    gc.collect()
+    assert built() is not None
+    assert Envelope[Any] is risk.intake.ENVELOPE

@@ -117,3 +117,29 @@ def test_the_reason_gives_the_reference_the_declared_price_and_the_sample_size()
     }
     assert "20.00" in reason.text and "100.00" in reason.text and "40" in reason.text
     assert result.score == RuleSet().undervaluation_points
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_reference_is_the_statistics_median_and_mad(seed):
+    """Exactly (digits and exponent) what `statistics.median` gives, odd and even counts, ties,
+    prices of every scale the database hands back."""
+    import random
+    from statistics import median
+
+    draw = random.Random(seed)
+    prices = [
+        D(draw.choice(["1", "95.5", "100", "100.00", "0.33333", "12345.67891"]))
+        * D(draw.randint(1, 400))
+        / D(draw.choice([1, 3, 7]))
+        for _ in range(draw.randint(1, 21))
+    ]
+    prices = [p.quantize(D("0.00001")) if draw.random() < 0.7 else p for p in prices]
+    middle = D(median(sorted(prices)))
+    mad = D(median(sorted(abs(v - middle) for v in sorted(prices))))
+    found = robust_reference(prices)
+    assert found is not None
+    assert (str(found.median), str(found.mad), found.samples) == (
+        str(middle),
+        str(mad),
+        len(prices),
+    )
