@@ -108,8 +108,8 @@ class Vault:
 
     def buyer_key(self, id_type: str, id_number: str) -> str:
         """A stable, keyed pseudonym for a buyer identity (for quotas and history)."""
-        digest = hmac.new(self._mac_key, f"{id_type}:{id_number.upper()}".encode(), hashlib.sha256)
-        return digest.hexdigest()
+        # hmac.digest: the one-shot form of hmac.new(...).hexdigest(), the same value
+        return hmac.digest(self._mac_key, f"{id_type}:{id_number.upper()}".encode(), "sha256").hex()
 
     def phone_key(self, phone: str) -> str | None:
         """A keyed pseudonym for a phone number, the same for its spellings (risk counts the

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -102,3 +104,8 @@ def test_a_damaged_token_or_another_key_does_not_open():
     other = Vault.from_secret("another-vault-for-the-pseudonym-tests-987654")
     with pytest.raises(VaultError):
         other.unseal(VAULT.seal(b"<body/>"))
+
+
+def test_a_buyer_key_is_the_keyed_sha256_of_type_and_upper_case_number():
+    expected = hmac.new(VAULT._mac_key, b"1:11010119900307001X", hashlib.sha256).hexdigest()
+    assert VAULT.buyer_key("1", "11010119900307001x") == expected
