@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.gateway_submit [--declarations 2000] [--per-tick 1000]
     .venv/bin/python -m bench.gateway_submit --per-tick 12        # e2e --rate 50's message sizes
     .venv/bin/python -m bench.gateway_submit --profile /tmp/gateway.prof
+    .venv/bin/python -m bench.gateway_submit --profile-customs /tmp/customs.prof
 
 Starts a customs API and a gateway API (each `uvicorn --factory`, as `clearway up` does, on
 fresh SQLite files, no broker: submitting only writes customs' outbox), enrols the traffic's
@@ -11,7 +12,8 @@ declarations through `POST /api/v1/messages` as `bench.e2e` does: `--per-tick` d
 a time, one message per document type and sender (up to 100 documents), from `--clients`
 concurrent clients. It prints the CPU each API process used per declaration and per message
 (from /proc, so the load generator's own work is not counted). `--profile` runs the gateway
-under cProfile and writes its stats there (`python -m pstats`).
+under cProfile and writes its stats there (`python -m pstats`); `--profile-customs` does the same
+for the customs API.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=200, help="declarations not counted")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", help="write the gateway's cProfile stats to this file")
+    parser.add_argument("--profile-customs", help="write the customs API's cProfile stats here")
     args = parser.parse_args()
 
     identities = traffic.make_identities()
@@ -151,7 +154,11 @@ def main() -> None:
             "CUSTOMS_DATA_KEY": secrets.token_urlsafe(48),
         }
         with serve(
-            "customs.app:create_app", customs_env, data / "customs.log", ready="/health"
+            "customs.app:create_app",
+            customs_env,
+            data / "customs.log",
+            ready="/health",
+            profile=args.profile_customs,
         ) as (
             customs_url,
             customs,
@@ -198,6 +205,8 @@ def main() -> None:
         print(f"  {problem}")
     if args.profile:
         print(f"gateway profile: {args.profile} (.venv/bin/python -m pstats {args.profile})")
+    if args.profile_customs:
+        print(f"customs profile: {args.profile_customs}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -53,6 +55,40 @@ class SubmissionAccepted:
     submission_id: str
     message_type: str
     documents: tuple[AcceptedDocument, ...]
+
+
+# Built once: constructing an INSERT per call costs more than executing a cached one.
+_INSERT_SUBMISSION = insert(Submission)
+_INSERT_DOCUMENT = insert(Document)
+_INSERT_PARTY = insert(DocumentParty)
+_INSERT_RECEIPT = insert(Receipt)
+# json.dumps(value, ensure_ascii=False) without building an encoder per call.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _new_ids(count: int) -> list[str]:
+    """`count` new ids for one message: time-ordered UUIDs (version 7, RFC 9562), text.
+
+    48 bits of Unix milliseconds, then the position in the message (the 12-bit counter field)
+    and 62 random bits, all read from the system's random source at once. New rows then go to
+    the end of the primary-key and foreign-key indexes instead of a random page of each, which
+    costs the database far fewer page writes per commit than random (version 4) ids.
+    """
+    if count > _MAX_IDS:
+        raise ValueError(f"at most {_MAX_IDS} ids per message")
+    prefix = (time.time_ns() // 1_000_000 & _MILLIS) << 80 | _VERSION_7
+    random = int.from_bytes(os.urandom(8 * count))
+    return [
+        str(uuid.UUID(int=prefix | position << 64 | _VARIANT | (random >> 64 * position) & _RAND_B))
+        for position in range(count)
+    ]
+
+
+_MILLIS = (1 << 48) - 1
+_VERSION_7 = 0x7 << 76
+_VARIANT = 0b10 << 62
+_RAND_B = (1 << 62) - 1
+_MAX_IDS = 1 << 12  # the counter field; a message holds at most 100 documents (and 1 submission)
 
 
 def submit_message(
@@ -109,18 +145,21 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
     check_signature(customs, root, message_type=message_type, signers=signers)
     carries_pre_no = "preNo" in receipt_keys(kind)
     now = utc_now()
-    submission_id = str(uuid.uuid4())
+    returned_at = return_time(now)
+    ids = _new_ids(1 + len(message.documents))
+    submission_id = ids[0]
     declared = RETURN_INFO[ReturnStatus.DECLARING]
     documents: list[dict[str, Any]] = []
     parties: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
     arrived: list[DocumentReceivedV1] = []
-    for doc in message.documents:
-        document_id = str(uuid.uuid4())
+    for doc, document_id in zip(message.documents, ids[1:], strict=True):
+        head = doc.head
         business_key = doc.partition_key(kind)[:60]
-        public_head, personal = customs.vault.split(doc.head)
-        buyer_id = doc.head.get("buyerIdNumber") or doc.head.get("payerIdNumber")
-        id_type = doc.head.get("buyerIdType") or doc.head.get("payerIdType") or "1"
+        public_head, personal = customs.vault.split(head)
+        buyer_id = head.get("buyerIdNumber") or head.get("payerIdNumber")
+        id_type = head.get("buyerIdType") or head.get("payerIdType") or "1"
+        guid = head.get("guid", "")
         documents.append(
             {
                 "id": document_id,
@@ -129,32 +168,32 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
                 "message_type": message_type,
                 "business_key": business_key,
                 "declared_key": doc.key(kind),
-                "guid": doc.head.get("guid", ""),
-                "app_type": doc.head.get("appType", "1"),
-                "pre_no": (doc.head.get("preNo") or pre_entry_number(now, document_id))
+                "guid": guid,
+                "app_type": head.get("appType", "1"),
+                "pre_no": (head.get("preNo") or pre_entry_number(now, document_id))
                 if carries_pre_no
                 else None,
-                "head": json.dumps(public_head, ensure_ascii=False),
+                "head": _to_json(public_head),
                 "personal": personal,
                 "buyer_key": customs.vault.buyer_key(id_type, buyer_id) if buyer_id else None,
-                "lines": json.dumps(doc.lines, ensure_ascii=False),
+                "lines": _to_json(doc.lines),
                 "return_status": ReturnStatus.DECLARING,
                 "created_at": now,
                 "updated_at": now,
             }
         )
         parties.extend(
-            {"document_id": document_id, "role": role, "code": doc.head[role]}
+            {"document_id": document_id, "role": role, "code": code}
             for role in PARTY_FIELDS
-            if doc.head.get(role)
+            if (code := head.get(role))
         )
         parties.append({"document_id": document_id, "role": "copCode", "code": message.sender_code})
         receipts.append(
             {
                 "document_id": document_id,
                 "return_status": ReturnStatus.DECLARING,
-                "return_info": f"{declared}[{doc.head.get('guid', '')}]",
-                "return_time": return_time(now),
+                "return_info": f"{declared}[{guid}]",
+                "return_time": returned_at,
                 "created_at": now,
             }
         )
@@ -185,10 +224,10 @@ def write_submissions(customs: Customs, group: Sequence[_Prepared]) -> list[Subm
     (2), customs' decision on each document (its receipt, the declaration it completes), the
     events those raise, and each caller's `finish`."""
     with customs.engine.begin() as conn:
-        conn.execute(insert(Submission), [p.submission for p in group])
-        conn.execute(insert(Document), [d for p in group for d in p.documents])
-        conn.execute(insert(DocumentParty), [row for p in group for row in p.parties])
-        conn.execute(insert(Receipt), [r for p in group for r in p.receipts])
+        conn.execute(_INSERT_SUBMISSION, [p.submission for p in group])
+        conn.execute(_INSERT_DOCUMENT, [d for p in group for d in p.documents])
+        conn.execute(_INSERT_PARTY, [row for p in group for row in p.parties])
+        conn.execute(_INSERT_RECEIPT, [r for p in group for r in p.receipts])
         decided = decide_on_arrival(
             customs,
             conn,

@@ -8,9 +8,7 @@ other cross-document rules, when its declaration is matched (`customs.domain.mat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
-from customs.ceb.documents import ExtractedDocument, ExtractedMessage
+from customs.ceb.documents import ExtractedMessage
 from customs.domain import field_rules
 from customs.domain.errors import FieldError, MessageFormatError
 
@@ -23,30 +21,27 @@ FORMAT_RULES = frozenset(
     }
 )  # fmt: skip
 
-_CHECKS: dict[str, Callable[[ExtractedDocument], Sequence[FieldError]]] = {
-    "CEB311Message": lambda d: field_rules.check_order(d.head, d.lines),
-    "CEB411Message": lambda d: field_rules.check_payment(d.head),
-    "CEB511Message": lambda d: field_rules.check_waybill(d.head),
-    "CEB621Message": lambda d: field_rules.check_inventory(d.head, d.lines),
-}
+# The consistency rules (X1-X3, resident ID, trade-mode conditions) never refuse a message here,
+# so only the rules on single fields are run (field_rules.field_errors): the same format errors,
+# in the same order, as filtering what check_order/check_payment/... report.
 
 
 def check_formats(message: ExtractedMessage) -> None:
     """Refuse the message if any document breaks a format rule; every breach is named."""
-    check = _CHECKS.get(message.kind.message_type)
-    if check is None:
-        return
     kind = message.kind
+    message_type = kind.message_type
+    if not field_rules.checks_fields_of(message_type):
+        return
     errors = [
         FieldError(
-            path=f"/ceb:{kind.message_type}/ceb:{kind.body}[{doc.index + 1}]/"
+            path=f"/ceb:{message_type}/ceb:{kind.body}[{doc.index + 1}]/"
             + "/".join(f"ceb:{step}" for step in error.path.split("/")),
             rule=f"field:{error.rule}",
             message=error.message,
             value=error.value,
         )
         for doc in message.documents
-        for error in check(doc)
+        for error in field_rules.field_errors(message_type, doc.head, doc.lines)
         if error.rule in FORMAT_RULES
     ]
     if errors:

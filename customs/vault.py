@@ -11,14 +11,20 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import time
 import unicodedata
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from customs.domain.personal import PERSONAL_FIELDS
+
+# json.dumps(value, ensure_ascii=False) without building an encoder per call.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class VaultError(RuntimeError):
@@ -37,6 +43,9 @@ class Vault:
 
     _fernet: Fernet
     _mac_key: bytes
+    # The Fernet key's halves, to write Fernet tokens without its per-call overhead (`_token`).
+    _signing_key: bytes
+    _encryption: algorithms.AES
 
     @classmethod
     def from_secret(cls, secret: str) -> Vault:
@@ -44,19 +53,37 @@ class Vault:
         if len(secret) < 32:
             raise ValueError("the customs data key must be at least 32 characters long")
         raw = secret.encode()
+        fernet_key = _derive(raw, b"personal-data")
         return cls(
-            Fernet(base64.urlsafe_b64encode(_derive(raw, b"personal-data"))),
+            Fernet(base64.urlsafe_b64encode(fernet_key)),
             _derive(raw, b"buyer-key"),
+            fernet_key[:16],
+            algorithms.AES(fernet_key[16:]),
         )
 
     def split(self, head: dict[str, str]) -> tuple[dict[str, str], str | None]:
         """The head without personal fields, and those fields as one encrypted token."""
         personal = {k: v for k, v in head.items() if k in PERSONAL_FIELDS}
-        public = {k: v for k, v in head.items() if k not in PERSONAL_FIELDS}
         if not personal:
-            return public, None
-        token = self._fernet.encrypt(json.dumps(personal, ensure_ascii=False).encode())
-        return public, token.decode()
+            return dict(head), None
+        public = {k: v for k, v in head.items() if k not in PERSONAL_FIELDS}
+        return public, self._token(_to_json(personal).encode()).decode()
+
+    def _token(self, data: bytes) -> bytes:
+        """A Fernet token of `data`, byte for byte what Fernet.encrypt writes (version 0x80,
+        time, random IV, AES-128-CBC with PKCS7 padding, HMAC-SHA256, URL-safe base64), at
+        less than half its cost: one cipher object and a one-shot HMAC."""
+        iv = os.urandom(16)
+        padding = 16 - len(data) % 16
+        encryptor = Cipher(self._encryption, modes.CBC(iv)).encryptor()
+        signed = (
+            b"\x80"
+            + int(time.time()).to_bytes(8, "big")
+            + iv
+            + encryptor.update(data + bytes((padding,)) * padding)
+            + encryptor.finalize()
+        )
+        return base64.urlsafe_b64encode(signed + hmac.digest(self._signing_key, signed, "sha256"))
 
     def join(self, public: dict[str, str], token: str | None) -> dict[str, str]:
         """The full head again (for matching and for an audited reveal)."""
@@ -69,8 +96,8 @@ class Vault:
         return {**public, **personal}
 
     def seal(self, body: bytes) -> bytes:
-        """A message body, encrypted."""
-        return self._fernet.encrypt(body)
+        """A message body, encrypted (a Fernet token)."""
+        return self._token(body)
 
     def unseal(self, sealed: bytes) -> bytes:
         """A message body, decrypted."""
@@ -81,8 +108,8 @@ class Vault:
 
     def buyer_key(self, id_type: str, id_number: str) -> str:
         """A stable, keyed pseudonym for a buyer identity (for quotas and history)."""
-        digest = hmac.new(self._mac_key, f"{id_type}:{id_number.upper()}".encode(), hashlib.sha256)
-        return digest.hexdigest()
+        # hmac.digest: the one-shot form of hmac.new(...).hexdigest(), the same value
+        return hmac.digest(self._mac_key, f"{id_type}:{id_number.upper()}".encode(), "sha256").hex()
 
     def phone_key(self, phone: str) -> str | None:
         """A keyed pseudonym for a phone number, the same for its spellings (risk counts the

@@ -6,6 +6,7 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
@@ -36,6 +37,21 @@ _MESSAGE_BODY = {
         },
     }
 }
+
+
+# Submissions run at most this many at a time in the thread pool. Their work holds the GIL
+# (parsing, XSD, rules, signature) or the database's write lock (SQLite has one writer): more
+# threads only take turns, at the cost of thread switches, lock waits and pool connections.
+SUBMIT_THREADS = 4
+
+
+def _submit_limiter(request: Request) -> CapacityLimiter:
+    """The application's limiter of concurrent submissions (made in its event loop)."""
+    state = request.app.state
+    limiter: CapacityLimiter | None = getattr(state, "submit_limiter", None)
+    if limiter is None:
+        limiter = state.submit_limiter = CapacityLimiter(SUBMIT_THREADS)
+    return limiter
 
 
 async def _read_capped(request: Request) -> bytes:
@@ -77,7 +93,7 @@ async def submit_message(
                         conn, keeper.table, held, idempotency.stored_response(response)
                     )
 
-            accepted = await run_in_threadpool(
+            accepted = await to_thread.run_sync(
                 partial(
                     service.submit_message,
                     request.app.state.customs,
@@ -85,7 +101,8 @@ async def submit_message(
                     correlation_id=current_correlation_id(),
                     scope=scope,
                     finish=finish,
-                )
+                ),
+                limiter=_submit_limiter(request),
             )
         except MessageFormatError as exc:
             if as_json:

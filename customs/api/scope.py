@@ -1,4 +1,7 @@
-"""The caller's scope and name, as the gateway sends them (see customs.domain.access)."""
+"""The caller's scope and name, as the gateway sends them (see customs.domain.access).
+
+The dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a
+hand-off (and a thread to wake) per dependency per request for reading a header."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from customs.domain.access import (
 )
 
 
-def caller_scope(request: Request) -> Scope:
+async def caller_scope(request: Request) -> Scope:
     """FastAPI dependency: what this request may see."""
     try:
         return parse_scope(request.headers.get(SCOPE_HEADER))
@@ -25,12 +28,12 @@ def caller_scope(request: Request) -> Scope:
         raise RequestInvalid(SCOPE_HEADER, "scope", str(exc)) from None
 
 
-def caller_owner(request: Request) -> str:
+async def caller_owner(request: Request) -> str:
     """Whose idempotency keys this request uses (the gateway names the principal)."""
     return request.headers.get(PRINCIPAL_HEADER, "internal")
 
 
-def caller_actor(request: Request) -> str | None:
+async def caller_actor(request: Request) -> str | None:
     """Who acts, as the gateway authenticated them (audit records use it over the body)."""
     return request.headers.get(ACTOR_HEADER)
 

@@ -39,6 +39,7 @@ def receipt_fields(direction: str, element: str) -> tuple[ReceiptField, ...]:
     )
 
 
+@cache
 def receipt_keys(kind: DocumentKind) -> tuple[str, ...]:
     """The document's own fields a receipt of `kind` repeats (ebpCode, orderNo, preNo...)."""
     return tuple(

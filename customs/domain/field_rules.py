@@ -232,13 +232,18 @@ _INVENTORY_LINE = _Spec(
 
 # --- public helpers (also used by the cross-document match) --------------------------------
 
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_INT = re.compile(r"[+-]?\d+")
+_DIGITS_14 = re.compile(r"\d{14}")
+_DIGITS_8 = re.compile(r"\d{8}")
+
 
 def parse_decimal(value: str | None) -> Decimal | None:
     """An xs:decimal as sent (surrounding whitespace collapsed, as the XSD does), or None."""
     if value is None:
         return None
     text = value.strip()
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+    if not _DECIMAL.fullmatch(text):
         return None
     try:
         return Decimal(text)
@@ -248,7 +253,7 @@ def parse_decimal(value: str | None) -> Decimal | None:
 
 def parse_int(value: str | None) -> int | None:
     """An xs:int as sent (surrounding whitespace collapsed), or None."""
-    if value is None or not re.fullmatch(r"[+-]?\d+", value.strip()):
+    if value is None or not _INT.fullmatch(value.strip()):
         return None
     return int(value.strip())
 
@@ -325,7 +330,7 @@ def resident_id_problem(number: str) -> tuple[str, str] | None:
 
 def parse_timestamp(value: str) -> datetime | None:
     """A YYYYMMDDhhmmss time that is a real date and time (China time, UTC+8), else None."""
-    if not re.fullmatch(r"\d{14}", value):
+    if not _DIGITS_14.fullmatch(value):
         return None
     try:
         return datetime(
@@ -342,7 +347,7 @@ def parse_timestamp(value: str) -> datetime | None:
 
 
 def _real_date(value: str) -> date | None:
-    if not re.fullmatch(r"\d{8}", value):
+    if not _DIGITS_8.fullmatch(value):
         return None
     try:
         return date(int(value[0:4]), int(value[4:6]), int(value[6:8]))
@@ -520,6 +525,34 @@ def check_inventory(
     return errors
 
 
+# What the four checks look at field by field, by message type: the head's and the lines' specs.
+_FIELD_SPECS: dict[str, tuple[_Spec, _Spec | None]] = {
+    "CEB311Message": (_ORDER_HEAD, _ORDER_LINE),
+    "CEB411Message": (_PAYMENT_HEAD, None),
+    "CEB511Message": (_WAYBILL_HEAD, None),
+    "CEB621Message": (_INVENTORY_HEAD, _INVENTORY_LINE),
+}
+
+
+def checks_fields_of(message_type: str) -> bool:
+    """Whether `field_errors` (and one of the four checks) applies to this message type."""
+    return message_type in _FIELD_SPECS
+
+
+def field_errors(message_type: str, head: Fields, lines: Sequence[Fields]) -> list[FieldError]:
+    """The errors of the four checks that look at one field at a time (codes, times, dates,
+    numbers, gnum numbering), in the order they report them, without the rules that relate
+    fields (resident ID, trade-mode conditions, line and head arithmetic, barcode): what a
+    submission is refused for at once costs less to find this way."""
+    head_spec, line_spec = _FIELD_SPECS[message_type]
+    errors = _check(head_spec, head)
+    if line_spec is not None:
+        for position, line in enumerate(lines, start=1):
+            errors += _check(line_spec, line, position)
+        errors += _gnum_sequence(line_spec.element, lines)
+    return errors
+
+
 # --- internals ------------------------------------------------------------------------------
 
 
@@ -602,9 +635,20 @@ def _check(spec: _Spec, values: Fields, position: int | None = None) -> list[Fie
     return errors
 
 
+# Plain figures that meet every decimal rule at sight: no sign, at most 14 + 5 digits (N19,5).
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,14}(\.[0-9]{0,5})?")
+
+
 def _decimal(element: str, name: str, value: str | None, *, money: bool) -> list[FieldError]:
     if value is None:
         return []
+    # A money amount only has to be non-negative, a quantity above 0: a non-zero digit.
+    if _PLAIN_AMOUNT.fullmatch(value) and (money or value.strip("0.")):
+        return []
+    return _decimal_exact(element, name, value, money=money)
+
+
+def _decimal_exact(element: str, name: str, value: str, *, money: bool) -> list[FieldError]:
     amount = parse_decimal(value)
     if amount is None:
         return [

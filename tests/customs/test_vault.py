@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import base64
+import hashlib
+import hmac
+import json
 
-from customs.vault import Vault
+import pytest
+from cryptography.fernet import Fernet
+
+from customs import vault
+from customs.vault import Vault, VaultError
 
 VAULT = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")
 
@@ -54,3 +61,51 @@ def test_another_data_key_gives_other_pseudonyms():
 def test_a_blank_value_has_no_key(blank):
     assert VAULT.phone_key(blank) is None
     assert VAULT.address_key(blank) is None
+
+
+# --- encryption: Fernet tokens, written faster than Fernet.encrypt, read by Fernet -------------
+
+HEAD = {"orderNo": "O1", "buyerName": "张三", "buyerIdNumber": "110101199003070012", "x": "1"}
+
+
+def test_personal_fields_are_split_off_and_joined_again():
+    public, token = VAULT.split(HEAD)
+    assert public == {"orderNo": "O1", "x": "1"}
+    assert token is not None and "张三" not in token and "110101199003070012" not in token
+    assert VAULT.join(public, token) == HEAD
+    assert VAULT.split({"orderNo": "O1"}) == ({"orderNo": "O1"}, None)
+
+
+def test_tokens_are_exactly_what_fernet_writes(monkeypatch):
+    iv, moment = bytes(range(16)), 1_790_000_000
+    monkeypatch.setattr(vault.os, "urandom", lambda n: iv[:n])
+    monkeypatch.setattr(vault.time, "time", lambda: moment + 0.75)
+    for data in (b"", b"x", b"0123456789abcdef", "中文".encode() * 50):
+        expected = VAULT._fernet._encrypt_from_parts(data, moment, iv)
+        assert VAULT.seal(data) == expected
+
+
+def test_tokens_open_with_plain_fernet_and_old_fernet_tokens_still_open():
+    fernet_key = base64.urlsafe_b64encode(
+        vault._derive(b"a-vault-for-the-pseudonym-tests-0123456789", b"personal-data")
+    )
+    body = b"<ceb:CEB311Message/>" * 100
+    assert Fernet(fernet_key).decrypt(VAULT.seal(body), ttl=60) == body
+    assert VAULT.unseal(Fernet(fernet_key).encrypt(body)) == body
+    old = Fernet(fernet_key).encrypt(json.dumps({"buyerName": "张三"}).encode()).decode()
+    assert VAULT.join({"orderNo": "O1"}, old) == {"orderNo": "O1", "buyerName": "张三"}
+
+
+def test_a_damaged_token_or_another_key_does_not_open():
+    sealed = bytearray(VAULT.seal(b"<body/>"))
+    sealed[40] = ord("A") if sealed[40] != ord("A") else ord("B")
+    with pytest.raises(VaultError):
+        VAULT.unseal(bytes(sealed))
+    other = Vault.from_secret("another-vault-for-the-pseudonym-tests-987654")
+    with pytest.raises(VaultError):
+        other.unseal(VAULT.seal(b"<body/>"))
+
+
+def test_a_buyer_key_is_the_keyed_sha256_of_type_and_upper_case_number():
+    expected = hmac.new(VAULT._mac_key, b"1:11010119900307001X", hashlib.sha256).hexdigest()
+    assert VAULT.buyer_key("1", "11010119900307001x") == expected
