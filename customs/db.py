@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -35,7 +44,12 @@ class Document(CustomsTable, table=True):
     """One business document (an order, a waybill...) of a submission, with its return status."""
 
     __tablename__ = "document"
-    __table_args__ = (UniqueConstraint("invt_no", name="uq_document_invt_no"),)
+    __table_args__ = (
+        UniqueConstraint("invt_no", name="uq_document_invt_no"),
+        # an order's documents of one type (its accepted waybills): without it SQLite reads
+        # every document of the type
+        Index("ix_document_type_business_key", "message_type", "business_key"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     submission_id: str = Field(foreign_key="submission.id", index=True, max_length=36)

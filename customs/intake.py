@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -219,13 +219,22 @@ def _declared(session: Session, rows: Iterable[_Row]) -> set[tuple[str, str]]:
     keys = {(row.message_type, row.declared_key) for row in rows if _simple(row)}
     if not keys:
         return set()
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for message_type, key in keys:
+        by_type[message_type].append(key)
     table = DeclaredKey.__table__  # type: ignore[attr-defined]
-    found = session.execute(
-        select(table.c.message_type, table.c.declared_key).where(
-            tuple_(table.c.message_type, table.c.declared_key).in_(list(keys))
+    found: set[tuple[str, str]] = set()
+    # one type at a time: `(type, key) IN (...)` would scan the whole table on SQLite
+    for message_type, wanted in sorted(by_type.items()):
+        found.update(
+            (message_type, key)
+            for key in session.execute(
+                select(table.c.declared_key).where(
+                    table.c.message_type == message_type, table.c.declared_key.in_(wanted)
+                )
+            ).scalars()
         )
-    )
-    return {(message_type, key) for message_type, key in found}
+    return found
 
 
 # --- one segment of new import documents ---------------------------------------------------
@@ -566,14 +575,18 @@ def _lock_quotas(session: Session, keys: set[tuple[str, int]]) -> dict[tuple[str
         ensure.on_conflict_do_nothing(),
         [{"buyer_key": key, "year": year, "used_units": 0} for key, year in ordered],
     )
+    # by buyer (the primary key's first column; `(buyer, year) IN (...)` would scan the table
+    # on SQLite): the buyers' other years are read (and locked) too, and left as they are
     query = (
         select(QUOTA.c.buyer_key, QUOTA.c.year, QUOTA.c.used_units)
-        .where(tuple_(QUOTA.c.buyer_key, QUOTA.c.year).in_(ordered))
+        .where(QUOTA.c.buyer_key.in_(sorted({key for key, _ in ordered})))
         .order_by(QUOTA.c.buyer_key, QUOTA.c.year)
     )
     if dialect == "postgresql":
         query = query.with_for_update()
-    return {(key, year): units for key, year, units in session.execute(query)}
+    return {
+        (key, year): units for key, year, units in session.execute(query) if (key, year) in keys
+    }
 
 
 def _numbers(session: Session, rows: Sequence[_Row]) -> dict[tuple[str, int], list[str]]:
