@@ -297,8 +297,10 @@ def test_two_messages_completing_one_declaration_at_once_assess_it_once_on_postg
     failures: list[Exception] = []
 
     def submit(body: bytes) -> None:
+        # each thread as its own API replica (its own group commit): two transactions at once
+        replica = Customs(engine=customs.engine, vault=customs.vault)
         try:
-            service.submit_message(customs, body, correlation_id="last two")
+            service.submit_message(replica, body, correlation_id="last two")
         except Exception as exc:  # reported below
             failures.append(exc)
 
