@@ -36,8 +36,6 @@ from messaging.outbox import stage
 from schemas.envelope import utc_now
 from schemas.events import DocumentReceivedV1
 
-PRODUCER = "customs"
-
 
 @dataclass(frozen=True, slots=True)
 class AcceptedDocument:
