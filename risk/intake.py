@@ -31,7 +31,7 @@ from risk.model.features import Declared, History, Value, features
 from risk.model.gbm import RiskModel
 from risk.model.platform import declared_from, from_json, to_json
 from risk.model_history import Tallies
-from schemas.envelope import Envelope, utc_now
+from schemas.envelope import utc_now
 from schemas.events import (
     DeclarationReadyV1,
     DocumentAcceptedV1,
@@ -40,11 +40,6 @@ from schemas.events import (
 )
 
 RulesInForce = Callable[[Session], RuleSet]
-
-# `ctx.emit` wraps each announcement in an `Envelope[Any]`. Pydantic caches that parametrised
-# class weakly: once no envelope is left, the garbage collector takes it and the next emit builds
-# it again (its schema: milliseconds, dozens of times a minute). Holding it keeps it built.
-ENVELOPE: type[Envelope[Any]] = Envelope[Any]
 
 _OBSERVATION = metadata.tables["observation"]
 _ASSESSMENT = metadata.tables["risk_assessment"]

@@ -279,13 +279,13 @@ def test_a_ruleset_with_other_windows_reads_the_history_it_needs(engines, model)
 
 def test_the_announcements_envelope_class_outlives_the_garbage_collector():
     """Pydantic caches `Envelope[Any]` weakly; rebuilt after each collection, it cost the worker
-    milliseconds again and again (risk.intake holds it)."""
+    milliseconds again and again (messaging.consumer holds it for every service)."""
     import gc
     import weakref
 
-    import risk.intake
+    import messaging.consumer
 
     built = weakref.ref(Envelope[Any])
     gc.collect()
     assert built() is not None
-    assert Envelope[Any] is risk.intake.ENVELOPE
+    assert Envelope[Any] is messaging.consumer.ANY_ENVELOPE
