@@ -54,7 +54,8 @@ _SUBMIT_DOC: dict[str, Any] = {
     ],
     "responses": {
         "202": {
-            "description": "Accepted: one receipt reference per document",
+            "description": "Accepted: one receipt reference per document, with the status "
+            "customs decided on it (120 accepted, or the refusal's code)",
             "content": {
                 "application/json": {
                     "example": {
@@ -64,7 +65,7 @@ _SUBMIT_DOC: dict[str, Any] = {
                             {
                                 "reference": "7f0e4c1a-8d54-4c39-a7a2-3f3c6f0e9b20",
                                 "businessKey": "order20221019001",
-                                "returnStatus": 2,
+                                "returnStatus": 120,
                                 "receipt": "/api/v1/receipts/7f0e4c1a-8d54-4c39-a7a2-3f3c6f0e9b20",
                             }
                         ],
