@@ -220,9 +220,15 @@ def decide(
     """An officer's decision: release, inspect, detain, return, reject or close; audited."""
     staged = _Staged(correlation_id)
     with Session(customs.engine) as session, session.begin():
-        declaration = session.get(Declaration, declaration_id, with_for_update=True)
-        if declaration is None:
+        order_no = session.execute(
+            select(col(Declaration.order_no)).where(col(Declaration.id) == declaration_id)
+        ).scalar_one_or_none()
+        if order_no is None:
             raise DeclarationNotFound(f"no declaration {declaration_id}")
+        # the order's key first, then its row: the order every decision takes them in
+        keylocks.lock_keys(session.connection(), [order_no])
+        declaration = session.get(Declaration, declaration_id, with_for_update=True)
+        assert declaration is not None  # declarations are never deleted
         codes = _apply(
             session,
             staged,

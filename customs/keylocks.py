@@ -1,8 +1,9 @@
 """Decisions on one partition key never interleave: transaction locks per key on PostgreSQL.
 
 Kafka used to serialise them (the documents of a declaration share a key, so one consumer
-decided them in order); decided on arrival, in concurrent API requests, and routed by the
-worker, they take these locks instead. SQLite needs none: it has one writer at a time.
+decided them in order); decided on arrival in concurrent API requests, routed by the worker and
+decided by officers, they take these locks instead, each before the rows it changes (so no two
+transactions wait on each other the other way round). SQLite needs none: it has one writer.
 """
 
 from __future__ import annotations
