@@ -3,11 +3,50 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
 from clearway.groupcommit import GroupCommit
+
+Write = Callable[[Sequence[int]], list[int]]
+
+
+def _behind_a_slow_first_group(
+    group: GroupCommit[int, int], answer: Write, count: int
+) -> tuple[dict[int, object], list[list[int]]]:
+    """Item 0 is written first and slowly; items 1..count-1 arrive and queue meanwhile. The
+    result (or error) of each caller, and every group written, in order."""
+    release = threading.Event()
+    writes: list[list[int]] = []
+
+    def write(items: Sequence[int]) -> list[int]:
+        writes.append(list(items))
+        if items[0] == 0:
+            release.wait(5)
+        return answer(items)
+
+    results: dict[int, object] = {}
+
+    def call(n: int) -> None:
+        try:
+            results[n] = group.run(n, write)
+        except ValueError as exc:
+            results[n] = exc
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(count)]
+    threads[0].start()
+    while not writes:
+        threading.Event().wait(0.001)
+    for thread in threads[1:]:
+        thread.start()
+    while len(group._waiting) < count - 1:  # all the others wait behind the first group
+        threading.Event().wait(0.001)
+    release.set()
+    for thread in threads:
+        thread.join(5)
+        assert not thread.is_alive()
+    return results, writes
 
 
 def test_an_item_alone_is_written_at_once_as_a_group_of_one():
@@ -24,33 +63,8 @@ def test_an_item_alone_is_written_at_once_as_a_group_of_one():
 
 
 def test_callers_arriving_while_a_group_is_written_are_written_together_next():
-    release = threading.Event()
-    writes: list[list[int]] = []
-
-    def write(items: Sequence[int]) -> list[int]:
-        writes.append(list(items))
-        if items[0] == 0:
-            release.wait(5)  # the first group is slow: the others queue meanwhile
-        return [n * 10 for n in items]
-
     group: GroupCommit[int, int] = GroupCommit()
-    results: dict[int, int] = {}
-
-    def call(n: int) -> None:
-        results[n] = group.run(n, write)
-
-    first = threading.Thread(target=call, args=(0,))
-    first.start()
-    while not writes:
-        threading.Event().wait(0.001)
-    others = [threading.Thread(target=call, args=(n,)) for n in range(1, 9)]
-    for thread in others:
-        thread.start()
-    while len(group._waiting) < 8:  # all eight wait behind the first group
-        threading.Event().wait(0.001)
-    release.set()
-    for thread in [first, *others]:
-        thread.join(5)
+    results, writes = _behind_a_slow_first_group(group, lambda items: [n * 10 for n in items], 9)
     assert results == {n: n * 10 for n in range(9)}
     assert writes[0] == [0]
     assert sorted(writes[1]) == list(range(1, 9))  # one group for all who waited
@@ -58,37 +72,12 @@ def test_callers_arriving_while_a_group_is_written_are_written_together_next():
 
 
 def test_a_group_that_fails_is_written_again_item_by_item_and_only_the_bad_item_fails():
-    release = threading.Event()
-    writes: list[list[int]] = []
-
-    def write(items: Sequence[int]) -> list[int]:
-        writes.append(list(items))
-        if items[0] == 0:
-            release.wait(5)
+    def answer(items: Sequence[int]) -> list[int]:
         if 5 in items:
             raise ValueError("item 5 is bad")
         return [n * 10 for n in items]
 
-    group: GroupCommit[int, int] = GroupCommit()
-    results: dict[int, object] = {}
-
-    def call(n: int) -> None:
-        try:
-            results[n] = group.run(n, write)
-        except ValueError as exc:
-            results[n] = exc
-
-    threads = [threading.Thread(target=call, args=(n,)) for n in range(7)]
-    threads[0].start()
-    while not writes:
-        threading.Event().wait(0.001)
-    for thread in threads[1:]:
-        thread.start()
-    while len(group._waiting) < 6:
-        threading.Event().wait(0.001)
-    release.set()
-    for thread in threads:
-        thread.join(5)
+    results, writes = _behind_a_slow_first_group(GroupCommit(), answer, 7)
     assert isinstance(results.pop(5), ValueError)
     assert results == {n: n * 10 for n in (0, 1, 2, 3, 4, 6)}
     assert sorted(writes[1]) == [1, 2, 3, 4, 5, 6]  # the group that failed, then one by one
@@ -96,33 +85,7 @@ def test_a_group_that_fails_is_written_again_item_by_item_and_only_the_bad_item_
 
 
 def test_a_group_is_at_most_max_group_items():
-    release = threading.Event()
-    writes: list[list[int]] = []
-
-    def write(items: Sequence[int]) -> list[int]:
-        writes.append(list(items))
-        if items[0] == 0:
-            release.wait(5)
-        return list(items)
-
-    group: GroupCommit[int, int] = GroupCommit(max_group=3)
-    results: dict[int, int] = {}
-
-    def call(n: int) -> None:
-        results[n] = group.run(n, write)
-
-    threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
-    threads[0].start()
-    while not writes:
-        threading.Event().wait(0.001)
-    for thread in threads[1:]:
-        thread.start()
-    while len(group._waiting) < 7:
-        threading.Event().wait(0.001)
-    release.set()
-    for thread in threads:
-        thread.join(5)
-        assert not thread.is_alive()
+    results, writes = _behind_a_slow_first_group(GroupCommit(max_group=3), list, 8)
     assert [len(w) for w in writes] == [1, 3, 3, 1]
     # every caller gets its own item's result, whichever group wrote it
     assert results == {n: n for n in range(8)}
