@@ -38,6 +38,7 @@ from customs.assembly import (
     quota_year_of,
 )
 from customs.ceb.documents import KINDS
+from customs.clearance_service import PRODUCER
 from customs.context import Customs
 from customs.db import (
     BuyerQuota,
@@ -74,7 +75,6 @@ _DECLARATION_STATE = (
 )
 
 Run = Sequence[tuple[HandlerContext, DocumentReceivedV1]]
-PRODUCER = "customs"
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,17 @@ def _bodies() -> list[bytes]:
     return [*bodies[:middle], changes, *bodies[middle:]]
 
 
+def _register_identities(customs: Customs) -> None:
+    """The traffic's signers, registered with customs."""
+    for code, identity in IDENTITIES.items():
+        certificates.register(
+            customs,
+            enterprise_code=code,
+            certificate=identity.certificate_pem,
+            algorithms=[identity.algorithm],
+        )
+
+
 def _received(customs: Customs, bodies: list[bytes], monkeypatch) -> list[Envelope[Any]]:
     """Submit `bodies`, each document's arrival kept as an event instead of decided at once."""
 
@@ -74,13 +85,7 @@ def _received(customs: Customs, bodies: list[bytes], monkeypatch) -> list[Envelo
         return intake.Decided(events, {str(e.document_id): 2 for e, _ in arrived})
 
     monkeypatch.setattr(service, "decide_on_arrival", keep)
-    for code, identity in IDENTITIES.items():
-        certificates.register(
-            customs,
-            enterprise_code=code,
-            certificate=identity.certificate_pem,
-            algorithms=[identity.algorithm],
-        )
+    _register_identities(customs)
     for body in bodies:
         # refused at once (XSD, field rules, signature): never reaches the worker
         with suppress(MessageFormatError):
@@ -272,13 +277,7 @@ def test_two_messages_completing_one_declaration_at_once_assess_it_once_on_postg
         body[:400].split(b"Message")[0][-6:]: body
         for body in (m.body for m in traffic.messages([declaration], IDENTITIES))
     }
-    for code, identity in IDENTITIES.items():
-        certificates.register(
-            customs,
-            enterprise_code=code,
-            certificate=identity.certificate_pem,
-            algorithms=[identity.algorithm],
-        )
+    _register_identities(customs)
     for kind in (b"CEB311", b"CEB411"):
         service.submit_message(customs, bodies[kind], correlation_id="first two")
 
