@@ -240,6 +240,23 @@ class ConsumerLoop:
                     self._dead_letter(item.record, _describe(single_exc), attempts=1)
 
     def _decode(self, record: ConsumerRecord) -> _Decoded:
+        # The relay names each event's type in a header: an event this service does not handle
+        # is skipped unread, and one it handles is validated straight from its bytes.
+        named = _header(record, "event_type")
+        if named is not None and named not in self._handlers:
+            return _Decoded(record)
+        try:
+            envelope: Envelope[Event] = EnvelopeAdapter.validate_json(record.value)
+        except ValidationError:
+            return self._diagnose(record)
+        handler = self._handlers.get(envelope.payload.type)
+        if handler is None:
+            return _Decoded(record)
+        return _Decoded(record, envelope=envelope, handler=handler)
+
+    def _diagnose(self, record: ConsumerRecord) -> _Decoded:
+        """A record that is not a valid event: unknown to this service (skipped), not an
+        envelope at all, or an invalid event of a type it handles (both dead-lettered)."""
         try:
             raw = json.loads(record.value)
             type_name = raw["payload"]["type"]
@@ -247,14 +264,13 @@ class ConsumerLoop:
                 raise TypeError("payload.type must be a string")
         except (ValueError, TypeError, KeyError) as exc:
             return _Decoded(record, error=f"not an event envelope: {_describe(exc)}")
-        handler = self._handlers.get(type_name)
-        if handler is None:
+        if type_name not in self._handlers:
             return _Decoded(record)
         try:
             envelope: Envelope[Event] = EnvelopeAdapter.validate_python(raw)
         except ValidationError as exc:
             return _Decoded(record, error=f"invalid {type_name}: {exc}")
-        return _Decoded(record, envelope=envelope, handler=handler)
+        return _Decoded(record, envelope=envelope, handler=self._handlers[type_name])
 
     def _apply(self, work: Sequence[_Decoded]) -> None:
         inbox = self._tables.inbox
@@ -359,6 +375,13 @@ class ConsumerLoop:
             dlq,
             error[:500],
         )
+
+
+def _header(record: ConsumerRecord, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode(errors="replace") if value is not None else None
+    return None
 
 
 def _describe(exc: BaseException) -> str:

@@ -106,11 +106,16 @@ def running(loop: ConsumerLoop) -> Iterator[ConsumerLoop]:
         raise failure[0]
 
 
-def publish(settings: KafkaSettings, topic: str, *payloads: tuple[bytes, bytes]) -> None:
+def publish(
+    settings: KafkaSettings,
+    topic: str,
+    *payloads: tuple[bytes, bytes],
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
     """Send raw (key, value) records, in order, and wait for the broker's acknowledgement."""
     producer = build_producer(settings, client_id="test-producer")
     try:
         for key, value in payloads:
-            producer.send(topic, key=key, value=value).get(timeout=10)
+            producer.send(topic, key=key, value=value, headers=headers).get(timeout=10)
     finally:
         producer.close(timeout=5)

@@ -100,6 +100,35 @@ def test_unknown_event_types_are_skipped_and_counted(broker, engine):
     assert effects(engine) == 1
 
 
+def test_a_record_whose_header_names_a_type_not_handled_is_skipped_unread(broker, engine):
+    known = received()
+    with running(consumer_loop(engine, broker.settings)) as loop:
+        # not even JSON: read, it would go to the DLQ; its header says it is not for this service
+        publish(
+            broker.settings,
+            TOPIC,
+            (b"k", b"{not json"),
+            headers=[("event_type", b"customs.something_new.v9")],
+        )
+        publish(broker.settings, TOPIC, _bytes(known))
+        wait_for(lambda: loop.stats.processed == 1)
+    assert loop.stats.skipped_unknown == 1
+    assert loop.stats.dead_lettered == 0
+
+
+def test_a_record_whose_header_names_a_handled_type_is_still_validated(broker, engine):
+    invalid = received().model_dump(mode="json")
+    del invalid["payload"]["message_type"]
+    named = [("event_type", invalid["payload"]["type"].encode())]
+    with running(consumer_loop(engine, broker.settings)) as loop:
+        publish(broker.settings, TOPIC, (b"k", json.dumps(invalid).encode()), headers=named)
+        wait_for(lambda: loop.stats.dead_lettered == 1)
+    assert loop.stats.processed == 0
+    (record,) = _dlq_records(broker.settings, 1)
+    error = dict(record.headers)["dlq.error"]
+    assert error.startswith(b"invalid customs.document_received.v1") and b"message_type" in error
+
+
 def test_technical_errors_are_retried_with_backoff_until_the_handler_succeeds(broker, engine):
     event = received()
     failures = [TechnicalError("database restarting"), TimeoutError("slow disk")]
