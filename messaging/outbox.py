@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from kafka import KafkaProducer
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, Row, Select, delete, func, insert, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from messaging.tables import RuntimeTables
@@ -69,6 +71,7 @@ class OutboxRelay:
         max_idle_sleep_s: float = MAX_IDLE_SLEEP_S,
         max_backoff_s: float = 5.0,
         flush_timeout_s: float = 30.0,
+        clean_interval_s: float = 0.25,
     ) -> None:
         self._engine = engine
         self._tables = tables
@@ -85,44 +88,107 @@ class OutboxRelay:
         self.last_error: str | None = None
         # Several relays may share a PostgreSQL database; they split the rows between them.
         self._skip_locked = engine.dialect.name == "postgresql"
+        # SQLite: the last id sent, the last deleted, and when to delete sent rows next.
+        self._after = self._cleaned = 0
+        self._clean_interval_s = clean_interval_s
+        self._next_clean = 0.0
+        self.clean_deferred = 0
 
     def publish_once(self) -> int:
         """Publish one batch of waiting events; the number published (0 when none wait)."""
+        if self._skip_locked:
+            return self._publish_locked()
+        return self._publish_after_cursor()
+
+    def _waiting(self) -> Select[Any]:
+        outbox = self._tables.outbox
+        return (
+            select(
+                outbox.c.id,
+                outbox.c.topic,
+                outbox.c.key,
+                outbox.c.event_type,
+                outbox.c.correlation_id,
+                outbox.c.body,
+            )
+            .order_by(outbox.c.id)
+            .limit(self._batch_size)
+        )
+
+    def _send(self, rows: Sequence[Row[Any]]) -> None:
+        """Send rows to the broker and wait for its acknowledgement of every one (or raise)."""
+        producer = self._ensure_producer()
+        futures = [
+            producer.send(
+                row.topic,
+                key=row.key.encode(),
+                value=row.body.encode(),
+                headers=_event_headers(row.event_type, row.correlation_id),
+            )
+            for row in rows
+        ]
+        producer.flush(timeout=self._flush_timeout_s)
+        for future in futures:
+            future.get(timeout=0)  # raises the broker's error, if any; the rows then stay
+
+    def _publish_locked(self) -> int:
+        """PostgreSQL: rows locked by this relay (skipping those another relay holds), sent,
+        then deleted in the same transaction."""
         outbox = self._tables.outbox
         with self._engine.begin() as conn:
-            query = (
-                select(
-                    outbox.c.id,
-                    outbox.c.topic,
-                    outbox.c.key,
-                    outbox.c.event_type,
-                    outbox.c.correlation_id,
-                    outbox.c.body,
-                )
-                .order_by(outbox.c.id)
-                .limit(self._batch_size)
-            )
-            if self._skip_locked:
-                query = query.with_for_update(skip_locked=True)
-            rows = conn.execute(query).all()
+            rows = conn.execute(self._waiting().with_for_update(skip_locked=True)).all()
             if not rows:
                 return 0
-            producer = self._ensure_producer()
-            futures = [
-                producer.send(
-                    row.topic,
-                    key=row.key.encode(),
-                    value=row.body.encode(),
-                    headers=_event_headers(row.event_type, row.correlation_id),
-                )
-                for row in rows
-            ]
-            producer.flush(timeout=self._flush_timeout_s)
-            for future in futures:
-                future.get(timeout=0)  # raises the broker's error, if any; the rows then stay
+            self._send(rows)
             conn.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
         self.published += len(rows)
         return len(rows)
+
+    def _publish_after_cursor(self) -> int:
+        """SQLite: the rows after the last one published, read without taking the write lock.
+
+        SQLite has one writer at a time, so ids are committed in increasing order and a cursor
+        over them misses nothing. Deleting what was sent needs the write lock, which the
+        service's API or consumer holds most of the time under load: waiting for it (SQLite
+        sleeps and retries) would hold up every event behind. So sent rows are deleted apart,
+        at most every `clean_interval_s` and only when the lock is free at that moment.
+        """
+        with self._engine.connect() as conn:
+            rows = conn.execute(self._waiting().where(self._tables.outbox.c.id > self._after)).all()
+        if rows:
+            self._send(rows)
+            self._after = rows[-1].id
+            self.published += len(rows)
+        if self._after > self._cleaned and time.monotonic() >= self._next_clean:
+            self._next_clean = time.monotonic() + self._clean_interval_s
+            self._clean()
+        return len(rows)
+
+    def _clean(self) -> None:
+        """Delete the rows sent so far if the write lock is free now; else leave them for later.
+
+        Ids are never reused while a row above them remains; once the outbox is empty SQLite
+        starts again from 1, and so does the cursor.
+        """
+        outbox = self._tables.outbox
+        sent = self._after
+        try:
+            with self._engine.begin() as conn:
+                held = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+                conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+                try:
+                    conn.execute(delete(outbox).where(outbox.c.id <= sent))
+                    emptied = conn.execute(select(func.max(outbox.c.id))).scalar() is None
+                finally:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(held)}")
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            self.clean_deferred += 1
+            return
+        self._cleaned = sent
+        if emptied:
+            self._after = self._cleaned = 0
 
     def wake(self) -> None:
         """Rows were just committed in this process: look now rather than at the next poll."""

@@ -108,6 +108,7 @@ class Worker:
                 "published": self.relay.published,
                 "failures": self.relay.failures,
                 "last_error": self.relay.last_error,
+                "clean_deferred": self.relay.clean_deferred,
             },
         }
         if self.consumer is not None:
