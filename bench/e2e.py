@@ -119,6 +119,9 @@ class Watched:
 # --- the observer: decisions as customs publishes them --------------------------------------------
 
 
+_OBSERVED = (b"customs.clearance_changed.v1", b"customs.document_rejected.v1")
+
+
 def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
     """Read customs.events from its current end; send (kind, key, monotonic time, status)."""
     from kafka import KafkaConsumer, TopicPartition
@@ -132,7 +135,8 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
         max_poll_records=5000,
         isolation_level="read_committed",
     )
-    partitions = [TopicPartition(CUSTOMS_EVENTS.name, p) for p in range(CUSTOMS_EVENTS.partitions)]
+    numbers = sorted(consumer.partitions_for_topic(CUSTOMS_EVENTS.name) or ())
+    partitions = [TopicPartition(CUSTOMS_EVENTS.name, p) for p in numbers]
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
     for tp in partitions:
@@ -143,6 +147,8 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
         for records in consumer.poll(timeout_ms=50).values():
             now = time.monotonic()
             for record in records:
+                if dict(record.headers).get("event_type") not in _OBSERVED:
+                    continue
                 payload = json.loads(record.value)["payload"]
                 kind = payload["type"]
                 status = payload.get("return_status")
@@ -324,7 +330,11 @@ def published(bootstrap: str) -> int:
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
     try:
-        partitions = [TopicPartition(t.name, p) for t in TOPICS for p in range(t.partitions)]
+        partitions = [
+            TopicPartition(t.name, p)
+            for t in TOPICS
+            for p in sorted(consumer.partitions_for_topic(t.name) or ())
+        ]
         return sum(consumer.end_offsets(partitions).values())
     finally:
         consumer.close()

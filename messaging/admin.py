@@ -34,7 +34,7 @@ def ensure_topics(
             time.sleep(0.2)
     try:
         existing = set(admin.list_topics())
-        wanted = [NewTopic(t.name, t.partitions, 1) for t in topics]
+        wanted = [NewTopic(t.name, settings.topic_partitions or t.partitions, 1) for t in topics]
         wanted += [NewTopic(t.dlq, DLQ_PARTITIONS, 1) for t in topics]
         missing = [t for t in wanted if t.name not in existing]
         for new_topic in missing:
