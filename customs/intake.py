@@ -90,9 +90,11 @@ def decide_on_arrival(
     customs: Customs,
     conn: Connection,
     arrived: Sequence[tuple[DocumentReceivedV1, str]],
+    stored: Sequence[Stored] = (),
 ) -> Decided:
     """Decide documents in the transaction that stores them (`arrived`: each document's arrival
-    and the correlation id of the request that brought it), as one run.
+    and the correlation id of the request that brought it; `stored`: those the transaction has
+    just inserted, as inserted), as one run.
 
     Decisions on the documents of one partition key (orderNo for the import set) never
     interleave: on SQLite the transaction holds the one write lock from its first insert on; on
@@ -123,7 +125,7 @@ def decide_on_arrival(
             for event, correlation_id in arrived
         ]
         if run:
-            process_received_run(customs, run)
+            process_received_run(customs, run, {d.row["id"]: d.as_row() for d in stored})
         session.flush()
         ids = [str(event.document_id) for event, _ in arrived]
         query = select(DOCUMENT.c.id, DOCUMENT.c.return_status).where(DOCUMENT.c.id.in_(ids))
@@ -131,11 +133,18 @@ def decide_on_arrival(
     return Decided(staged, statuses)
 
 
-def process_received_run(customs: Customs, run: Run) -> None:
-    """Decide a run of received documents, as `process_received` would one by one."""
+def process_received_run(
+    customs: Customs, run: Run, inserted: Mapping[str, _Row] | None = None
+) -> None:
+    """Decide a run of received documents, as `process_received` would one by one
+    (`inserted`: rows of the run's documents as this transaction inserted them; the others
+    are read)."""
     session = run[0][0].session
     session.flush()
-    found = _documents(session, [str(event.document_id) for _, event in run])
+    found = dict(inserted or {})
+    found.update(
+        _documents(session, [str(e.document_id) for _, e in run if str(e.document_id) not in found])
+    )
     declared = _declared(session, found.values())
     taken: set[tuple[str, str]] = set()
     segment: list[tuple[HandlerContext, DocumentReceivedV1]] = []
@@ -177,6 +186,7 @@ class _Row:
     invt_no: str | None
     parsed: dict[str, str] | None = None
     parsed_lines: tuple[Mapping[str, str], ...] | None = None
+    opened: dict[str, str] | None = None  # the head with its personal fields, once opened
 
     def public_head(self) -> dict[str, str]:
         if self.parsed is None:
@@ -190,12 +200,34 @@ class _Row:
 
     def declared(self, customs: Customs) -> Doc:
         """assembly.declared_doc, from what this row has parsed already."""
+        if self.opened is not None:
+            return Doc(head=dict(self.opened), lines=self.line_items())
         return opened_doc(customs, self.public_head(), self.personal, self.line_items())
 
 
-_ROW_COLUMNS = [
-    DOCUMENT.c[name] for name in _Row.__dataclass_fields__ if not name.startswith("parsed")
-]
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A document as its submission just inserted it (`row`, the inserted values), with what
+    the submission parsed: deciding it on arrival need not read it back, parse its JSON or
+    open its personal fields again."""
+
+    row: Mapping[str, Any]
+    public_head: dict[str, str]
+    head: dict[str, str]
+    lines: tuple[Mapping[str, str], ...]
+
+    def as_row(self) -> _Row:
+        values: dict[str, Any] = {name: self.row.get(name) for name in _ROW_NAMES}
+        return _Row(
+            **values,  # invt_no: none yet
+            parsed=self.public_head,
+            parsed_lines=self.lines,
+            opened=self.head,
+        )
+
+
+_ROW_NAMES = [name for name in _Row.__dataclass_fields__ if name in DOCUMENT.c]
+_ROW_COLUMNS = [DOCUMENT.c[name] for name in _ROW_NAMES]
 
 
 def _documents(session: Session, ids: Iterable[str]) -> dict[str, _Row]:

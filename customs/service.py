@@ -29,7 +29,7 @@ from customs.db import Document, DocumentParty, Receipt, Submission, runtime
 from customs.deciding import PARTY_FIELDS, NotFound
 from customs.domain.access import EVERYTHING, OutOfScope, Scope
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
-from customs.intake import decide_on_arrival
+from customs.intake import Stored, decide_on_arrival
 from customs.timefmt import pre_entry_number, return_time
 from customs.validation import check_formats
 from messaging.outbox import stage
@@ -119,6 +119,7 @@ class _Prepared:
     parties: list[dict[str, Any]]
     receipts: list[dict[str, Any]]
     arrived: list[DocumentReceivedV1]
+    stored: list[Stored]
     finish: Callable[[Connection, SubmissionAccepted], None] | None = None
 
 
@@ -151,6 +152,7 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
     parties: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
     arrived: list[DocumentReceivedV1] = []
+    stored: list[Stored] = []
     for doc, document_id in zip(message.documents, ids[1:], strict=True):
         head = doc.head
         business_key = doc.partition_key(kind)[:60]
@@ -158,28 +160,28 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
         buyer_id = head.get("buyerIdNumber") or head.get("payerIdNumber")
         id_type = head.get("buyerIdType") or head.get("payerIdType") or "1"
         guid = head.get("guid", "")
-        documents.append(
-            {
-                "id": document_id,
-                "submission_id": submission_id,
-                "seq": doc.index,
-                "message_type": message_type,
-                "business_key": business_key,
-                "declared_key": doc.key(kind),
-                "guid": guid,
-                "app_type": head.get("appType", "1"),
-                "pre_no": (head.get("preNo") or pre_entry_number(now, document_id))
-                if carries_pre_no
-                else None,
-                "head": _to_json(public_head),
-                "personal": personal,
-                "buyer_key": customs.vault.buyer_key(id_type, buyer_id) if buyer_id else None,
-                "lines": _to_json(doc.lines),
-                "return_status": ReturnStatus.DECLARING,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+        row = {
+            "id": document_id,
+            "submission_id": submission_id,
+            "seq": doc.index,
+            "message_type": message_type,
+            "business_key": business_key,
+            "declared_key": doc.key(kind),
+            "guid": guid,
+            "app_type": head.get("appType", "1"),
+            "pre_no": (head.get("preNo") or pre_entry_number(now, document_id))
+            if carries_pre_no
+            else None,
+            "head": _to_json(public_head),
+            "personal": personal,
+            "buyer_key": customs.vault.buyer_key(id_type, buyer_id) if buyer_id else None,
+            "lines": _to_json(doc.lines),
+            "return_status": ReturnStatus.DECLARING,
+            "created_at": now,
+            "updated_at": now,
+        }
+        documents.append(row)
+        stored.append(Stored(row, public_head, head, tuple(doc.lines)))
         parties.extend(
             {"document_id": document_id, "role": role, "code": code}
             for role in PARTY_FIELDS
@@ -214,7 +216,7 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
         "body": customs.vault.seal(body),
         "received_at": now,
     }
-    return _Prepared(submission, documents, parties, receipts, arrived)
+    return _Prepared(submission, documents, parties, receipts, arrived, stored)
 
 
 def write_submissions(customs: Customs, group: Sequence[_Prepared]) -> list[SubmissionAccepted]:
@@ -230,6 +232,7 @@ def write_submissions(customs: Customs, group: Sequence[_Prepared]) -> list[Subm
             customs,
             conn,
             [(event, p.submission["correlation_id"]) for p in group for event in p.arrived],
+            [d for p in group for d in p.stored],
         )
         stage(conn, runtime, decided.events)
         answers = []

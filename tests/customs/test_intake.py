@@ -77,7 +77,7 @@ def _register_identities(customs: Customs) -> None:
 def _received(customs: Customs, bodies: list[bytes], monkeypatch) -> list[Envelope[Any]]:
     """Submit `bodies`, each document's arrival kept as an event instead of decided at once."""
 
-    def keep(customs: Customs, conn, arrived) -> intake.Decided:
+    def keep(customs: Customs, conn, arrived, stored=()) -> intake.Decided:
         events = [
             Envelope[Any](producer="customs", correlation_id=cid, key=e.business_key, payload=e)
             for e, cid in arrived
@@ -101,10 +101,18 @@ def _contexts(session: Session, events: list[Envelope[Any]], staged: list) -> li
     return [(HandlerContext(session, e, "customs", runtime, staged), e.payload) for e in events]
 
 
-def _state(customs: Customs, events: list[Envelope[Any]], staged: list) -> dict[str, Any]:
-    """Everything the decisions wrote, with generated ids replaced by stable names."""
-    names = {str(e.payload.document_id): f"doc{i}" for i, e in enumerate(events)}
+def _state(customs: Customs, events: list[Envelope[Any]] | None, staged: list) -> dict[str, Any]:
+    """Everything the decisions wrote, with generated ids replaced by stable names (documents
+    named by their order of arrival in `events`, or else by what they are)."""
     with Session(customs.engine) as session:
+        if events is not None:
+            names = {str(e.payload.document_id): f"doc{i}" for i, e in enumerate(events)}
+        else:
+            names = {
+                d.id: f"{d.message_type} {d.guid} appType {d.app_type} #{d.seq}"
+                for d in session.execute(select(Document)).scalars()
+            }
+            assert len(set(names.values())) == len(names)
         for declaration in session.execute(select(Declaration)).scalars():
             names[declaration.id] = f"declaration {declaration.ebp_code}/{declaration.order_no}"
         documents = {
@@ -185,6 +193,45 @@ def test_a_run_decided_at_once_equals_its_events_decided_one_by_one(
     assert {120, -301010, 100} <= codes
     types = {e["type"] for e in expected["emitted"]}
     assert {"customs.declaration_ready.v1", "customs.clearance_changed.v1"} <= types
+
+
+def test_documents_decided_on_arrival_equal_their_arrivals_decided_from_the_database(
+    customs_engine, second_engine, monkeypatch
+):
+    """The API decides what it has just inserted from the values in hand (`intake.Stored`):
+    the same decisions as reading the documents back (the worker's path for arrivals)."""
+    bodies = _bodies()
+    on_arrival = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
+    read_back = Customs(engine=second_engine, vault=Vault.from_secret(TEST_DATA_KEY))
+    events = _received(read_back, bodies, monkeypatch)
+    monkeypatch.undo()
+    staged: list = []
+    with Session(second_engine) as session, session.begin():
+        intake.process_received_run(read_back, _contexts(session, events, staged))
+
+    _register_identities(on_arrival)
+    for body in bodies:
+        with suppress(MessageFormatError):
+            service.submit_message(on_arrival, body, correlation_id="intake")
+    with customs_engine.connect() as conn:
+        outbox = runtime.outbox
+        bodies_out = conn.execute(select(outbox.c.body).order_by(outbox.c.id)).scalars().all()
+    published = [EnvelopeAdapter.validate_json(body) for body in bodies_out]
+
+    expected = _state(read_back, None, staged)
+    got = _state(on_arrival, None, published)
+    # each document's receipts in order (all messages' first receipts come first when read back)
+    for state in (expected, got):
+        by_document: dict[str, list[tuple[int, str]]] = {}
+        for name, status, info in state["receipts"]:
+            by_document.setdefault(name, []).append((status, info))
+        state["receipts"] = by_document
+    for part in expected:
+        assert got[part] == expected[part], part
+    assert len(got["emitted"]) > 400
+    assert {"customs.declaration_ready.v1", "customs.clearance_changed.v1"} <= {
+        e["type"] for e in got["emitted"]
+    }
 
 
 def test_two_runs_taking_the_same_buyers_quota_at_once_both_count_on_postgresql(
