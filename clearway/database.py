@@ -11,9 +11,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Dialect, Engine, Numeric, String, create_engine, event
+from sqlalchemy import Dialect, Engine, Numeric, String, create_engine, event, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from clearway.sqlite_writers import take_turns
 
 
 def normalise_url(url: str) -> str:
@@ -41,6 +43,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        path = make_url(url).database
+        if path and path != ":memory:":
+            take_turns(engine, path)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
