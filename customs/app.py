@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from clearway import http
 from clearway.idempotency import Keeper
+from clearway.threads import prefer_short_turns
 from customs.api import PROBLEMS, router
 from customs.ceb.schema import warm_up
 from customs.context import Customs
@@ -19,6 +20,7 @@ from customs.settings import CustomsSettings
 def create_app(settings: CustomsSettings | None = None) -> FastAPI:
     """Build the customs API; the engine is created here, not at import."""
     settings = settings or CustomsSettings()
+    prefer_short_turns()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

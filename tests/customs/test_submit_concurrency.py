@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 import threading
 import time
 
 import httpx
 import pytest
 
+from clearway.threads import SWITCH_INTERVAL_S
 from customs import service
 from customs.api import messages, scope
 from customs.app import create_app
@@ -55,3 +57,14 @@ def test_at_most_submit_threads_submissions_run_at_once(database_url, customs_en
 
     assert asyncio.run(post_many()) == [202] * (3 * messages.SUBMIT_THREADS)
     assert most == messages.SUBMIT_THREADS
+
+
+def test_the_api_process_hands_the_gil_on_after_half_a_millisecond(database_url, customs_engine):
+    # its group-commit writer releases the GIL at every statement and must get it back quickly
+    default = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        create_app(CustomsSettings(database_url=database_url, data_key=TEST_DATA_KEY))
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S) == pytest.approx(0.0005)
+    finally:
+        sys.setswitchinterval(default)
