@@ -419,7 +419,7 @@ def main() -> None:
         "--admin-key", help="with --url: the administrator's key (default $GATEWAY_ADMIN_API_KEY)"
     )
     parser.add_argument("--api-key", default=os.environ.get("CLEARWAY_API_KEY"))
-    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP requests")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP requests")
     parser.add_argument("--tick", type=float, default=0.25, help="seconds of traffic per batch")
     parser.add_argument("--bad-share", type=float, default=0.01)
     parser.add_argument("--risky-share", type=float, default=0.05)
