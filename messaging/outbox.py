@@ -153,9 +153,9 @@ class OutboxRelay:
 
         SQLite has one writer at a time, so ids are committed in increasing order and a cursor
         over them misses nothing. Deleting what was sent needs the write lock, which the
-        service's API or consumer holds most of the time under load: waiting for it (SQLite
-        sleeps and retries) would hold up every event behind. So sent rows are deleted apart,
-        at most every `clean_interval_s` and only when the lock is free at that moment.
+        service's API or consumer holds most of the time under load: waiting for it after
+        every batch would hold up every event behind. So sent rows are deleted apart, at most
+        every `clean_interval_s`.
         """
         with self._engine.connect() as conn:
             rows = conn.execute(self._waiting().where(self._tables.outbox.c.id > self._after)).all()
@@ -169,7 +169,9 @@ class OutboxRelay:
         return len(rows)
 
     def _clean(self) -> None:
-        """Delete the rows sent so far if the write lock is free now; else leave them for later.
+        """Delete the rows sent so far. The delete waits its turn among the platform's writers
+        (`clearway.sqlite_writers`) but not behind a writer outside them (a busy timeout of 0):
+        then the rows are left for a later round.
 
         Ids are never reused while a row above them remains; once the outbox is empty SQLite
         starts again from 1, and so does the cursor.
