@@ -17,6 +17,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -32,6 +33,7 @@ class WriterLock:
     def __init__(self, path: str) -> None:
         self._threads = threading.Lock()
         self._fd = os.open(f"{path}.writer", os.O_RDWR | os.O_CREAT, 0o600)
+        weakref.finalize(self, os.close, self._fd)  # once no engine on the file is left
 
     def acquire(self, timeout_s: float = TIMEOUT_S) -> None:
         if not self._threads.acquire(timeout=timeout_s):
@@ -49,7 +51,8 @@ class WriterLock:
             self._threads.release()
 
 
-_locks: dict[str, WriterLock] = {}
+# Held by the engines on each file (their event hooks), so kept exactly as long as one is.
+_locks: weakref.WeakValueDictionary[str, WriterLock] = weakref.WeakValueDictionary()
 _locks_guard = threading.Lock()
 
 

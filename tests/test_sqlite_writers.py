@@ -6,6 +6,7 @@ first write would fail at once with "database is locked" while another writer ho
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -130,3 +131,20 @@ def test_the_lock_is_let_go_after_a_failed_write_and_a_read_never_takes_it(path)
         assert not lock._threads.locked()  # a read holds nothing, even inside its transaction
     wait_for(lambda: not lock._threads.locked(), timeout_s=1)
     engine.dispose()
+
+
+def test_a_file_s_lock_is_closed_once_no_engine_on_it_is_left(tmp_path):
+    def open_files() -> int:
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    gc.collect()
+    before = open_files()
+    for number in range(20):
+        engine = make_engine(f"sqlite:///{tmp_path / f'{number}.db'}")
+        with engine.begin() as conn:
+            metadata.create_all(conn)
+            conn.execute(insert(note).values(text="x"))
+        engine.dispose()
+        del engine, conn
+    gc.collect()
+    assert open_files() <= before
