@@ -32,7 +32,6 @@ from sqlalchemy import delete, select
 
 from clearway import traffic
 from clearway.database import migrate
-from customs import certificates
 from customs.context import Customs
 from customs.db import runtime
 from customs.handlers import handlers
@@ -99,13 +98,7 @@ def main() -> None:
         settings = CustomsSettings(database_url=url, data_key="bench-data-key-" + "0" * 40)
         customs = Customs.from_settings(settings)
         identities = traffic.make_identities()
-        for code, identity in identities.items():
-            certificates.register(
-                customs,
-                enterprise_code=code,
-                certificate=identity.certificate_pem,
-                algorithms=[identity.algorithm],
-            )
+        traffic.register_signers(customs, identities)
         generated = list(traffic.generate(args.declarations, args.seed, bad_share=0, risky_share=0))
         messages = [
             message

@@ -523,6 +523,20 @@ class Identity:
         return certificate_pem(self.certificate_der).decode("ascii")
 
 
+def register_signers(customs: Any, identities: Mapping[str, Identity]) -> None:
+    """Register the identities' certificates with customs (`customs.context.Customs`), as an
+    enterprise does before it files signed messages."""
+    from customs import certificates
+
+    for code, identity in identities.items():
+        certificates.register(
+            customs,
+            enterprise_code=code,
+            certificate=identity.certificate_pem,
+            algorithms=[identity.algorithm],
+        )
+
+
 def make_identities(algorithm: str = RSA_SHA256) -> dict[str, Identity]:
     """A fresh signing identity for every declaring agent (SELLERS), by enterprise code."""
     identities = {}

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from clearway import traffic
 from clearway.database import make_engine, migrate
-from customs import certificates, deciding, intake, keylocks, service
+from customs import deciding, intake, keylocks, service
 from customs.ceb.parsing import MessageFormatError
 from customs.context import Customs
 from customs.db import BuyerQuota, Declaration, Document, QuotaUse, Receipt, runtime
@@ -63,17 +63,6 @@ def _bodies() -> list[bytes]:
     return [*bodies[:middle], changes, *bodies[middle:]]
 
 
-def _register_identities(customs: Customs) -> None:
-    """The traffic's signers, registered with customs."""
-    for code, identity in IDENTITIES.items():
-        certificates.register(
-            customs,
-            enterprise_code=code,
-            certificate=identity.certificate_pem,
-            algorithms=[identity.algorithm],
-        )
-
-
 def _received(customs: Customs, bodies: list[bytes], monkeypatch) -> list[Envelope[Any]]:
     """Submit `bodies`, each document's arrival kept as an event instead of decided at once."""
 
@@ -85,7 +74,7 @@ def _received(customs: Customs, bodies: list[bytes], monkeypatch) -> list[Envelo
         return intake.Decided(events, {str(e.document_id): 2 for e, _ in arrived})
 
     monkeypatch.setattr(service, "decide_on_arrival", keep)
-    _register_identities(customs)
+    traffic.register_signers(customs, IDENTITIES)
     for body in bodies:
         # refused at once (XSD, field rules, signature): never reaches the worker
         with suppress(MessageFormatError):
@@ -209,7 +198,7 @@ def test_documents_decided_on_arrival_equal_their_arrivals_decided_from_the_data
     with Session(second_engine) as session, session.begin():
         intake.process_received_run(read_back, _contexts(session, events, staged))
 
-    _register_identities(on_arrival)
+    traffic.register_signers(on_arrival, IDENTITIES)
     for body in bodies:
         with suppress(MessageFormatError):
             service.submit_message(on_arrival, body, correlation_id="intake")
@@ -324,7 +313,7 @@ def test_two_messages_completing_one_declaration_at_once_assess_it_once_on_postg
         body[:400].split(b"Message")[0][-6:]: body
         for body in (m.body for m in traffic.messages([declaration], IDENTITIES))
     }
-    _register_identities(customs)
+    traffic.register_signers(customs, IDENTITIES)
     for kind in (b"CEB311", b"CEB411"):
         service.submit_message(customs, bodies[kind], correlation_id="first two")
 
