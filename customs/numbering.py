@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from customs.db import Counter
+
+# Built once (building a statement costs more than executing it).
+_ENSURE = {
+    dialect: insert(Counter).values(name=bindparam("counter"), value=0).on_conflict_do_nothing()
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_TAKE = (
+    update(Counter)
+    .where(col(Counter.name) == bindparam("counter"))
+    .values(value=col(Counter.value) + bindparam("count"))
+    .returning(col(Counter.value))
+)
 
 
 def next_value(session: Session, name: str) -> int:
@@ -18,19 +30,8 @@ def next_value(session: Session, name: str) -> int:
 
 def next_values(session: Session, name: str, count: int) -> range:
     """The next `count` numbers of the sequence `name`, taken at once (one UPDATE)."""
-    dialect = session.get_bind().dialect.name
-    ensure = (pg_insert if dialect == "postgresql" else sqlite_insert)(Counter).values(
-        name=name, value=0
-    )
-    session.execute(ensure.on_conflict_do_nothing())
-    last = int(
-        session.execute(
-            update(Counter)
-            .where(col(Counter.name) == name)
-            .values(value=col(Counter.value) + count)
-            .returning(col(Counter.value))
-        ).scalar_one()
-    )
+    session.execute(_ENSURE[session.get_bind().dialect.name], {"counter": name})
+    last = int(session.execute(_TAKE, {"counter": name, "count": count}).scalar_one())
     return range(last - count + 1, last + 1)
 
 
