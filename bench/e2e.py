@@ -10,9 +10,12 @@ due at the offered rate (`clearway.traffic`, with bad and risky shares), writes 
 messages (one per document type and sender, up to 100 documents) and submits them from
 `--clients` concurrent HTTP clients; in closed loop it keeps `--in-flight` declarations waiting
 for their decision instead. A separate process reads customs.events from its end (no consumer
-group) and notes when each declaration's decision receipt was published: release (800), review
+group) and notes when it sees each declaration's decision receipt: release (800), review
 (300), inspect (500) or reject (100). Latency is from the start of the POST of a declaration's
-last document to that moment.
+last document to that moment. The observer also reads risk.events and, from the timestamps the
+relays gave the records, splits that latency by stage: the POST until answered, until customs
+published the declaration ready for risk, until risk published its route, until customs
+published the decision, and the observer's own fetch.
 
 It prints the sustained rate, p50/p95/p99 latency (overall and per tenth of the run), CPU and
 memory per process, every error (the deliberately bad documents must get their exact error and
@@ -120,13 +123,18 @@ class Watched:
 
 
 _OBSERVED = (b"customs.clearance_changed.v1", b"customs.document_rejected.v1")
+# What marks the stages of a declaration on its way (the relay's send time is each record's
+# timestamp): customs published it ready for risk, risk published its route.
+_STAGES = {b"customs.declaration_ready.v1": "ready", b"risk.assessed.v1": "assessed"}
 
 
 def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
-    """Read customs.events from its current end; send (kind, key, monotonic time, status)."""
+    """Read customs.events and risk.events from their current end; send (kind, key, time,
+    status) for each decision and rejection (time: monotonic, when seen here), and (stage,
+    order_no, wall time, None) for each stage a declaration passed (the record's timestamp)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from schemas.topics import CUSTOMS_EVENTS
+    from schemas.topics import CUSTOMS_EVENTS, RISK_EVENTS
 
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap.split(","),
@@ -135,25 +143,35 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
         max_poll_records=5000,
         isolation_level="read_committed",
     )
-    numbers = sorted(consumer.partitions_for_topic(CUSTOMS_EVENTS.name) or ())
-    partitions = [TopicPartition(CUSTOMS_EVENTS.name, p) for p in numbers]
+    partitions = [
+        TopicPartition(topic.name, p)
+        for topic in (CUSTOMS_EVENTS, RISK_EVENTS)
+        for p in sorted(consumer.partitions_for_topic(topic.name) or ())
+    ]
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
     for tp in partitions:
         consumer.position(tp)
     ready.set()
     while not stop.is_set():
-        batch = []
+        batch: list[tuple[str, str, float, int | None]] = []
         for records in consumer.poll(timeout_ms=50).values():
             now = time.monotonic()
             for record in records:
-                if dict(record.headers).get("event_type") not in _OBSERVED:
+                event_type = dict(record.headers).get("event_type")
+                stage = _STAGES.get(event_type or b"")
+                if stage is not None:
+                    order_no = json.loads(record.value)["payload"]["order_no"]
+                    batch.append((stage, order_no, record.timestamp / 1000, None))
+                    continue
+                if event_type not in _OBSERVED:
                     continue
                 payload = json.loads(record.value)["payload"]
                 kind = payload["type"]
                 status = payload.get("return_status")
                 if kind == "customs.clearance_changed.v1" and (status in FINAL or status < 0):
                     batch.append(("decision", payload["order_no"], now, status))
+                    batch.append(("published", payload["order_no"], record.timestamp / 1000, None))
                 elif kind == "customs.document_rejected.v1":
                     batch.append(("rejected", payload["document_id"], now, status))
         if batch:
@@ -169,6 +187,8 @@ class Run:
     """What the sender and the observer saw."""
 
     last_submit: dict[str, float] = field(default_factory=dict)  # order_no -> POST start
+    last_submit_wall: dict[str, float] = field(default_factory=dict)  # the same, wall clock
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> order_no -> wall
     expected: dict[str, traffic.Declaration] = field(default_factory=dict)
     decided: dict[str, tuple[float, int]] = field(default_factory=dict)
     rejected_documents: dict[str, int] = field(default_factory=dict)
@@ -189,8 +209,10 @@ class Run:
             for kind, key, at, status in batch:
                 if kind == "decision":
                     self.decided.setdefault(key, (at, status))
-                else:
+                elif kind == "rejected":
                     self.rejected_documents[key] = status
+                else:
+                    self.stages.setdefault(kind, {}).setdefault(key, at)
 
     def waiting(self) -> int:
         return self.expecting - len(self.decided)
@@ -204,13 +226,14 @@ async def _send(
     run: Run,
 ) -> None:
     async with semaphore:
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         answer = await http.post(
             "/api/v1/messages",
             content=message.body,
             headers=client.headers(message.sender.code, **XML),
         )
         run.http_s.append(time.monotonic() - started)
+        answered_wall = time.time()
     try:
         body = answer.json()
     except ValueError:
@@ -230,6 +253,9 @@ async def _send(
             run.duplicate_references[document["reference"]] = order_no
         seen.add(order_no)
         run.last_submit[order_no] = max(run.last_submit.get(order_no, 0.0), started)
+        if started_wall >= run.last_submit_wall.get(order_no, 0.0):
+            run.last_submit_wall[order_no] = started_wall
+            run.stages.setdefault("answered", {})[order_no] = answered_wall
 
 
 async def load(
@@ -404,6 +430,38 @@ def _check_outcomes(run: Run) -> tuple[list[float], Counter[str]]:
     return latencies, routes
 
 
+_LEGS = (
+    ("submitted", "answered", "POST of the last document, until answered (HTTP)"),
+    ("answered", "ready", "-> DeclarationReady published (the API's outbox relayed)"),
+    ("ready", "assessed", "-> RiskAssessed published (risk's fetch, scoring, relay)"),
+    ("assessed", "published", "-> decision published (customs worker's fetch, route, relay)"),
+    ("published", "observed", "-> seen by the bench's observer (its fetch)"),
+)
+
+
+def stage_latencies(run: Run, wall_minus_monotonic: float) -> list[str]:
+    """p50/p99 of each leg of a declaration's way to its decision, from the time each stage's
+    event was published (its record's timestamp, the relay's clock: same machine)."""
+    at = {
+        "submitted": run.last_submit_wall,
+        **run.stages,
+        "observed": {k: t + wall_minus_monotonic for k, (t, _) in run.decided.items()},
+    }
+    lines = []
+    for start, end, label in _LEGS:
+        legs = [
+            at[end][k] - at[start][k]
+            for k in at.get(end, {})
+            if k in at.get(start, {}) and k in run.decided and run.decided[k][1] in (800, 300, 500)
+        ]
+        if legs:
+            lines.append(
+                f"  {label}: p50 {1000 * _percentile(legs, 0.5):.0f} ms, "
+                f"p99 {1000 * _percentile(legs, 0.99):.0f} ms"
+            )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -543,6 +601,10 @@ def main() -> None:
         if decided is not None:
             tenth = min(9, int((submitted_at - started) / span))
             by_tenth.setdefault(tenth, []).append(decided[0] - submitted_at)
+    legs = stage_latencies(run, time.time() - time.monotonic())
+    if legs:
+        print("latency by stage (routed declarations):")
+        print("\n".join(legs))
     print(
         "p99 by tenth of the run (ms): "
         + " ".join(f"{1000 * _percentile(by_tenth.get(t, []), 0.99):.0f}" for t in range(10))

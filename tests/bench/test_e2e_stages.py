@@ -1,0 +1,29 @@
+"""bench.e2e splits each routed declaration's latency into the legs of its way."""
+
+from bench.e2e import Run, stage_latencies
+
+# wall-clock seconds after the POST of each declaration's last document
+ROUTED = {"answered": 0.100, "ready": 0.130, "assessed": 0.150, "published": 0.200}
+
+
+def test_each_leg_is_the_time_between_its_two_stages_of_routed_declarations() -> None:
+    run = Run()
+    cases = [("routed-1", 800, ROUTED, 0.206), ("routed-2", 300, ROUTED, 0.206)]
+    # a rejected declaration has no route: its legs are left out
+    cases.append(("rejected", 100, {name: 0.9 for name in ROUTED}, 0.95))
+    for n, (key, status, stages, seen) in enumerate(cases):
+        base = 100.0 * (n + 1)
+        run.last_submit_wall[key] = base
+        for stage, after in stages.items():
+            run.stages.setdefault(stage, {})[key] = base + after
+        run.decided[key] = (base + seen - 1000.0, status)  # monotonic: wall - 1000
+
+    lines = stage_latencies(run, wall_minus_monotonic=1000.0)
+
+    assert lines == [
+        "  POST of the last document, until answered (HTTP): p50 100 ms, p99 100 ms",
+        "  -> DeclarationReady published (the API's outbox relayed): p50 30 ms, p99 30 ms",
+        "  -> RiskAssessed published (risk's fetch, scoring, relay): p50 20 ms, p99 20 ms",
+        "  -> decision published (customs worker's fetch, route, relay): p50 50 ms, p99 50 ms",
+        "  -> seen by the bench's observer (its fetch): p50 6 ms, p99 6 ms",
+    ]
