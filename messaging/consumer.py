@@ -16,7 +16,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -160,6 +160,13 @@ class ConsumerLoop:
         self._on_db_commit = on_db_commit
         self.stats = ConsumerStats()
         self.assigned = threading.Event()
+        # built once: building a statement costs more than executing it
+        inbox = tables.inbox
+        self._seen = select(inbox.c.event_id).where(
+            inbox.c.consumer_group == group_id,
+            inbox.c.event_id.in_(bindparam("ids", expanding=True)),
+        )
+        self._insert_done = insert(inbox)
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -273,16 +280,9 @@ class ConsumerLoop:
         return _Decoded(record, envelope=envelope, handler=self._handlers[type_name])
 
     def _apply(self, work: Sequence[_Decoded]) -> None:
-        inbox = self._tables.inbox
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
             ids = [str(d.envelope.event_id) for d in work if d.envelope is not None]
-            seen = set(
-                session.execute(
-                    select(inbox.c.event_id).where(
-                        inbox.c.consumer_group == self.group_id, inbox.c.event_id.in_(ids)
-                    )
-                ).scalars()
-            )
+            seen = set(session.execute(self._seen, {"ids": ids}).scalars())
             now = utc_now()
             done: list[dict[str, Any]] = []
             staged: list[Envelope[Any]] = []  # the batch's events, staged in one statement
@@ -324,7 +324,7 @@ class ConsumerLoop:
                     handler(ctx, payload)
             stage(session, self._tables, staged)
             if done:
-                session.execute(insert(inbox), done)
+                session.execute(self._insert_done, done)
         self.stats.processed += len(done)
         self.stats.duplicates += duplicates
         if self._on_db_commit is not None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kafka import KafkaProducer
-from sqlalchemy import Connection, Engine, Row, Select, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Row, Select, bindparam, delete, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -97,6 +97,12 @@ class OutboxRelay:
         self._clean_interval_s = clean_interval_s
         self._next_clean = 0.0
         self.clean_deferred = 0
+        # built once: building a statement costs more than executing it
+        outbox = tables.outbox
+        self._locked_rows = self._waiting().with_for_update(skip_locked=True)
+        self._rows_after = self._waiting().where(outbox.c.id > bindparam("after"))
+        self._delete_sent = delete(outbox).where(outbox.c.id <= bindparam("sent"))
+        self._last_id = select(func.max(outbox.c.id))
 
     def publish_once(self) -> int:
         """Publish one batch of waiting events; the number published (0 when none wait)."""
@@ -140,7 +146,7 @@ class OutboxRelay:
         then deleted in the same transaction."""
         outbox = self._tables.outbox
         with self._engine.begin() as conn:
-            rows = conn.execute(self._waiting().with_for_update(skip_locked=True)).all()
+            rows = conn.execute(self._locked_rows).all()
             if not rows:
                 return 0
             self._send(rows)
@@ -158,7 +164,7 @@ class OutboxRelay:
         every `clean_interval_s`.
         """
         with self._engine.connect() as conn:
-            rows = conn.execute(self._waiting().where(self._tables.outbox.c.id > self._after)).all()
+            rows = conn.execute(self._rows_after, {"after": self._after}).all()
         if rows:
             self._send(rows)
             self._after = rows[-1].id
@@ -176,15 +182,14 @@ class OutboxRelay:
         Ids are never reused while a row above them remains; once the outbox is empty SQLite
         starts again from 1, and so does the cursor.
         """
-        outbox = self._tables.outbox
         sent = self._after
         try:
             with self._engine.begin() as conn:
                 held = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
                 conn.exec_driver_sql("PRAGMA busy_timeout = 0")
                 try:
-                    conn.execute(delete(outbox).where(outbox.c.id <= sent))
-                    emptied = conn.execute(select(func.max(outbox.c.id))).scalar() is None
+                    conn.execute(self._delete_sent, {"sent": sent})
+                    emptied = conn.execute(self._last_id).scalar() is None
                 finally:
                     conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(held)}")
         except OperationalError as exc:
