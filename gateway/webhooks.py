@@ -208,19 +208,23 @@ def fan_out_batch(
             event.listen(session, "after_commit", lambda _session: on_commit(), once=True)
 
 
+# built once: the worker reads it for every batch of customs' events
+_ACTIVE_SUBSCRIPTIONS = (
+    select(
+        col(TenantCode.code),
+        col(WebhookSubscription.id),
+        col(WebhookSubscription.tenant_id),
+        col(WebhookSubscription.event_types),
+    )
+    .join(TenantCode, col(TenantCode.tenant_id) == col(WebhookSubscription.tenant_id))
+    .where(col(WebhookSubscription.active).is_(True))
+    .order_by(col(WebhookSubscription.created_at), col(WebhookSubscription.id))
+)
+
+
 def _routes(session: Session) -> rules.Routes:
     """The active subscriptions by their tenants' codes (one query)."""
-    found = session.execute(
-        select(
-            col(TenantCode.code),
-            col(WebhookSubscription.id),
-            col(WebhookSubscription.tenant_id),
-            col(WebhookSubscription.event_types),
-        )
-        .join(TenantCode, col(TenantCode.tenant_id) == col(WebhookSubscription.tenant_id))
-        .where(col(WebhookSubscription.active).is_(True))
-        .order_by(col(WebhookSubscription.created_at), col(WebhookSubscription.id))
-    ).all()
+    found = session.execute(_ACTIVE_SUBSCRIPTIONS).all()
     return rules.Routes(
         (code, rules.Subscriber(sub_id, tenant_id, frozenset(types.split())))
         for code, sub_id, tenant_id, types in found
