@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from clearway.sqlite_writers import take_turns
+from messaging import doorbell
 
 
 def normalise_url(url: str) -> str:
@@ -46,6 +47,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = make_url(url).database
         if path and path != ":memory:":
             take_turns(engine, path)
+            doorbell.ring_after_outbox_commits(engine, path)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 

@@ -14,6 +14,7 @@ from typing import Any
 from kafka import KafkaProducer
 from sqlalchemy import Engine
 
+from messaging import doorbell
 from messaging.consumer import ConsumerLoop, HandlerTable
 from messaging.outbox import MAX_IDLE_SLEEP_S, OutboxRelay
 from messaging.producer import broker_reachable, build_producer
@@ -40,7 +41,8 @@ class WorkerSpec:
     # polling an idle broker every 20 ms costs a tenth of a core with kafka-python.
     fetch_max_wait_ms: int | None = None
     # How long the relay may sleep while its outbox stays empty. Rows committed by this worker's
-    # consumer wake it at once; the short default is for rows another process (an API) commits.
+    # consumer wake it at once, and on SQLite so do another process's (`doorbell`); the short
+    # default is for rows another process (an API) commits to a PostgreSQL database.
     relay_max_idle_s: float = MAX_IDLE_SLEEP_S
 
 
@@ -118,6 +120,12 @@ class Worker:
     def start(self) -> None:
         """Start the relay, the consumer and the health endpoint in background threads."""
         self._spawn("relay", self.relay.run)
+        # SQLite: rows another process (the service's API) commits ring the relay awake
+        engine = self.spec.engine
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        bell = doorbell.listen(path) if path and path != ":memory:" else None
+        if bell is not None:
+            self._spawn("doorbell", lambda stop: doorbell.answer(bell, self.relay.wake, stop))
         if self.consumer is not None:
             self._spawn("consumer", self.consumer.run)
         for name, loop in self.spec.loops:
