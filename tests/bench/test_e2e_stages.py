@@ -25,5 +25,17 @@ def test_each_leg_is_the_time_between_its_two_stages_of_routed_declarations() ->
         "  -> DeclarationReady published (the API's outbox relayed): p50 30 ms, p99 30 ms",
         "  -> RiskAssessed published (risk's fetch, scoring, relay): p50 20 ms, p99 20 ms",
         "  -> decision published (customs worker's fetch, route, relay): p50 50 ms, p99 50 ms",
-        "  -> seen by the bench's observer (its fetch): p50 6 ms, p99 6 ms",
+        "  (seen by the bench's observer: its lag, not in the latency): p50 6 ms, p99 6 ms",
     ]
+
+
+def test_latency_runs_to_the_decision_s_publication_not_to_when_the_observer_saw_it() -> None:
+    run = Run()
+    run.last_submit["seen-late"], run.last_submit_wall["seen-late"] = 50.0, 1050.0
+    run.stages["published"] = {"seen-late": 1050.4}
+    run.decided["seen-late"] = (80.0, 800)  # the observer read it 30 s later
+    run.last_submit["unpublished"], run.last_submit_wall["unpublished"] = 60.0, 1060.0
+    run.decided["unpublished"] = (60.25, 800)  # no timestamp seen: when the observer saw it
+
+    assert round(run.latency("seen-late"), 3) == 0.4
+    assert round(run.latency("unpublished"), 3) == 0.25
