@@ -221,11 +221,8 @@ class Run:
         """From the POST of the declaration's last document to the publication of its decision
         (the record's timestamp, given by customs' relay: not when the observer read it, which
         lags behind on a saturated machine)."""
-        published = self.stages.get("published", {}).get(order_no)
-        if published is None:  # not seen published: when the observer saw it
-            at, _ = self.decided[order_no]
-            return at - self.last_submit[order_no]
-        return published - self.last_submit_wall[order_no]
+        # the observer notes a decision's publication with the decision itself
+        return self.stages["published"][order_no] - self.last_submit_wall[order_no]
 
 
 async def _send(

@@ -34,8 +34,5 @@ def test_latency_runs_to_the_decision_s_publication_not_to_when_the_observer_saw
     run.last_submit["seen-late"], run.last_submit_wall["seen-late"] = 50.0, 1050.0
     run.stages["published"] = {"seen-late": 1050.4}
     run.decided["seen-late"] = (80.0, 800)  # the observer read it 30 s later
-    run.last_submit["unpublished"], run.last_submit_wall["unpublished"] = 60.0, 1060.0
-    run.decided["unpublished"] = (60.25, 800)  # no timestamp seen: when the observer saw it
 
     assert round(run.latency("seen-late"), 3) == 0.4
-    assert round(run.latency("unpublished"), 3) == 0.25
