@@ -25,4 +25,4 @@ USER clearway
 
 EXPOSE 8000
 
-CMD ["uvicorn", "--factory", "gateway.app:create_app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "-m", "clearway.serve", "gateway.app:create_app", "--host", "0.0.0.0", "--port", "8000"]

@@ -5,7 +5,7 @@
     .venv/bin/python -m bench.gateway_submit --profile /tmp/gateway.prof
     .venv/bin/python -m bench.gateway_submit --profile-customs /tmp/customs.prof
 
-Starts a customs API and a gateway API (each `uvicorn --factory`, as `clearway up` does, on
+Starts a customs API and a gateway API (each through `clearway.serve`, as `clearway up` does, on
 fresh SQLite files, no broker: submitting only writes customs' outbox), enrols the traffic's
 enterprises with an API key each, registers the agents' certificates, then submits generated
 declarations through `POST /api/v1/messages` as `bench.e2e` does: `--per-tick` declarations at
@@ -42,11 +42,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # uvicorn under cProfile timed by the process's CPU (wall time would count waiting for customs)
 _PROFILED = """
 import cProfile, sys, time
-import uvicorn
+from clearway import serve
 profile = cProfile.Profile(time.process_time)
 profile.enable()
 try:
-    uvicorn.main.main(args=sys.argv[2:], standalone_mode=False)
+    serve.main(sys.argv[2:])
 finally:
     profile.disable()
     profile.dump_stats(sys.argv[1])
@@ -71,11 +71,11 @@ def _healthy(url: str) -> bool:
 def serve(
     factory: str, env: dict[str, str], log: Path, *, ready: str, profile: str | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`uvicorn --factory` in a child process, once `ready` answers 200, until the block ends
-    (then SIGINT: a clean exit, which also writes the profile)."""
+    """`clearway.serve` (uvicorn --factory) in a child process, once `ready` answers 200, until
+    the block ends (then SIGINT: a clean exit, which also writes the profile)."""
     port = free_port()
-    start = ["-c", _PROFILED, profile] if profile else ["-m", "uvicorn"]
-    command = [sys.executable, *start, "--factory", factory]
+    start = ["-c", _PROFILED, profile] if profile else ["-m", "clearway.serve"]
+    command = [sys.executable, *start, factory]
     command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
     with open(log, "ab") as out:
         process = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=out)

@@ -78,8 +78,7 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
                 command=[
                     sys.executable,
                     "-m",
-                    "uvicorn",
-                    "--factory",
+                    "clearway.serve",
                     spec.api,
                     "--host",
                     bind,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from clearway import collector
 from customs.context import Customs
 from customs.db import runtime
 from customs.handlers import TOPICS, handlers
@@ -26,4 +27,6 @@ def spec(settings: CustomsSettings | None = None) -> WorkerSpec:
 
 
 if __name__ == "__main__":
-    sys.exit(run_forever(spec()))
+    worker = spec()
+    collector.settle()  # what the worker built lives as long as it does
+    sys.exit(run_forever(worker))

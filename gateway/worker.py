@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from functools import partial
 
+from clearway import collector
 from clearway.database import make_engine
 from gateway.box import SecretBox
 from gateway.db import runtime
@@ -49,4 +50,6 @@ def spec(settings: GatewaySettings | None = None) -> WorkerSpec:
 
 
 if __name__ == "__main__":
-    sys.exit(run_forever(spec()))
+    worker = spec()
+    collector.settle()  # what the worker built lives as long as it does
+    sys.exit(run_forever(worker))

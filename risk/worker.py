@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from clearway import collector
 from clearway.database import make_engine
 from messaging.worker import WorkerSpec, run_forever
 from risk.db import runtime
@@ -27,4 +28,6 @@ def spec(settings: RiskSettings | None = None) -> WorkerSpec:
 
 
 if __name__ == "__main__":
-    sys.exit(run_forever(spec()))
+    worker = spec()
+    collector.settle()  # what the worker built lives as long as it does
+    sys.exit(run_forever(worker))
