@@ -11,8 +11,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Dialect, Engine, Numeric, String, create_engine, event, make_url
+from sqlalchemy import Dialect, Engine, Numeric, String, Table, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from clearway.sqlite_writers import take_turns
@@ -25,6 +28,15 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def insert_or_ignore(table: Table) -> dict[str, Insert]:
+    """`INSERT ... ON CONFLICT DO NOTHING` into `table` for each dialect the services run on,
+    by dialect name (`connection.dialect.name`): built once, as hot paths keep statements."""
+    return {
+        "postgresql": pg_insert(table).on_conflict_do_nothing(),
+        "sqlite": sqlite_insert(table).on_conflict_do_nothing(),
+    }
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -24,10 +24,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from clearway.database import insert_or_ignore
 from customs import keylocks, quota_store
 from customs.assembly import (
     QUOTA_REFUSAL,
@@ -102,10 +101,7 @@ _QUOTAS = (
     .order_by(QUOTA.c.buyer_key, QUOTA.c.year)
 )
 _QUOTAS_LOCKED = _QUOTAS.with_for_update()
-_ENSURE_QUOTA = {
-    "postgresql": pg_insert(QUOTA).on_conflict_do_nothing(),
-    "sqlite": sqlite_insert(QUOTA).on_conflict_do_nothing(),
-}
+_ENSURE_QUOTA = insert_or_ignore(QUOTA)
 _INSERT_DECLARED_KEY = insert(_DECLARED_KEY)
 _INSERT_RECEIPT = insert(Receipt.__table__)  # type: ignore[attr-defined]
 _INSERT_DECLARATION = insert(DECLARATION)

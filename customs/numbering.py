@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway.database import insert_or_ignore
 from customs.db import Counter
 
 # Built once (building a statement costs more than executing it).
-_ENSURE = {
-    dialect: insert(Counter).values(name=bindparam("counter"), value=0).on_conflict_do_nothing()
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_ENSURE = insert_or_ignore(Counter.__table__)  # type: ignore[attr-defined]
 _TAKE = (
     update(Counter)
     .where(col(Counter.name) == bindparam("counter"))
@@ -30,7 +26,7 @@ def next_value(session: Session, name: str) -> int:
 
 def next_values(session: Session, name: str, count: int) -> range:
     """The next `count` numbers of the sequence `name`, taken at once (one UPDATE)."""
-    session.execute(_ENSURE[session.get_bind().dialect.name], {"counter": name})
+    session.execute(_ENSURE[session.get_bind().dialect.name], {"name": name, "value": 0})
     last = int(session.execute(_TAKE, {"counter": name, "count": count}).scalar_one())
     return range(last - count + 1, last + 1)
 

@@ -6,14 +6,14 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway.database import insert_or_ignore
 from customs.db import BuyerQuota, QuotaUse
 
 UNIT = Decimal("0.00001")
+_ENSURE = insert_or_ignore(BuyerQuota.__table__)  # type: ignore[attr-defined]
 
 
 def to_units(amount: Decimal) -> int:
@@ -51,11 +51,10 @@ def consume(
     them on PostgreSQL; SQLite has a single writer).
     """
     units, limit = to_units(amount), to_units(annual_limit)
-    dialect = session.get_bind().dialect.name
-    ensure = (pg_insert if dialect == "postgresql" else sqlite_insert)(BuyerQuota).values(
-        buyer_key=buyer_key, year=year, used_units=0
+    session.execute(
+        _ENSURE[session.get_bind().dialect.name],
+        {"buyer_key": buyer_key, "year": year, "used_units": 0},
     )
-    session.execute(ensure.on_conflict_do_nothing())
     taken = cast(
         "CursorResult[Any]",
         session.execute(

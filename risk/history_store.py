@@ -40,11 +40,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from clearway.database import as_utc
+from clearway.database import as_utc, insert_or_ignore
 from risk.db import metadata
 from risk.domain.history import History, count_within, other_buyers
 from risk.domain.prices import (
@@ -96,10 +94,7 @@ _REPLACE = (
     .where(_SAMPLE.c.key == bindparam("k"), _SAMPLE.c.slot == bindparam("s"))
     .values(unit_price=bindparam("p"), declaration_id=bindparam("d"))
 )
-_ENSURE = {
-    name: dialect_insert(_RESERVOIR).on_conflict_do_nothing()
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_ENSURE = insert_or_ignore(_RESERVOIR)
 
 
 @dataclass(frozen=True, slots=True)
