@@ -156,6 +156,10 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
         consumer.position(tp)
     ready.set()
     while not stop.is_set():
+        # reads 4 times a second at most, as the gateway's worker does: latency is taken from
+        # the records' timestamps, and each fetch that finds records costs the embedded broker
+        # a listing of every batch the topic stores (see messaging.worker.WorkerSpec)
+        polled_at = time.monotonic()
         batch: list[tuple[str, str, float, int | None]] = []
         for records in consumer.poll(timeout_ms=50).values():
             now = time.monotonic()
@@ -177,6 +181,7 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
                     batch.append(("rejected", payload["document_id"], now, status))
         if batch:
             out.put(batch)
+        stop.wait(max(0.0, 0.25 - (time.monotonic() - polled_at)))
     consumer.close()
 
 

@@ -144,6 +144,7 @@ class ConsumerLoop:
         producer_factory: Callable[[], KafkaProducer],
         retry: RetryPolicy | None = None,
         on_db_commit: Callable[[], None] | None = None,
+        poll_interval_s: float = 0.0,
     ) -> None:
         self.service = service
         self.group_id = group_id
@@ -158,6 +159,7 @@ class ConsumerLoop:
         self._producer: KafkaProducer | None = None
         self._retry = retry or RetryPolicy()
         self._on_db_commit = on_db_commit
+        self._poll_interval_s = poll_interval_s
         self.stats = ConsumerStats()
         self.assigned = threading.Event()
         # built once: building a statement costs more than executing it
@@ -174,6 +176,7 @@ class ConsumerLoop:
         consumer = self._build_consumer()
         try:
             while not stop.is_set():
+                polled_at = time.monotonic()
                 polled = consumer.poll(timeout_ms=100, max_records=self._settings.max_poll_records)
                 if consumer.assignment():
                     self.assigned.set()
@@ -195,6 +198,12 @@ class ConsumerLoop:
                     # inbox rows: whoever gets the partitions again skips it as duplicates.
                     self.stats.uncommitted_batches += 1
                     log.warning("offsets not committed, the batch will be skipped: %s", exc)
+                # A consumer off the decision path reads at most once per interval: a fetch
+                # that finds records answers at once, and the embedded broker lists every
+                # record batch its partition stores to answer it (see WorkerSpec).
+                rest = self._poll_interval_s - (time.monotonic() - polled_at)
+                if rest > 0:
+                    stop.wait(rest)
         finally:
             consumer.close(autocommit=False)
             if self._producer is not None:

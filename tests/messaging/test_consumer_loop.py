@@ -208,3 +208,41 @@ def test_a_batched_handler_gets_the_new_events_of_a_batch_in_one_call_in_topic_o
     assert handled == [str(e.payload.document_id) for e in events]
     assert len(calls) == 1
     assert all(effects(engine, e.payload.document_id) == 1 for e in events)
+
+
+def test_a_paced_loop_reads_at_most_once_per_interval_and_loses_nothing(broker, engine):
+    """A consumer off the decision path (poll_interval_s) handles what arrived meanwhile in one
+    batch: events published every 40 ms reach it in a few batches at least an interval apart,
+    each handled once."""
+    import time
+    from itertools import pairwise
+
+    from messaging.consumer import Batched
+    from messaging.producer import build_producer
+
+    calls: list[tuple[float, int]] = []
+
+    def handle(run) -> None:
+        calls.append((time.monotonic(), len(run)))
+        for ctx, payload in run:
+            record_effect(ctx, payload)
+
+    events = [received(key="order-1") for _ in range(30)]
+    interval = 0.5
+    loop = consumer_loop(engine, broker.settings, Batched(handle), poll_interval_s=interval)
+    with running(loop):
+        wait_for(loop.assigned.is_set)
+        producer = build_producer(broker.settings, client_id="test-producer")
+        try:
+            for event in events:  # about 1.2 s of events, one record batch each
+                producer.send(TOPIC, key=b"order-1", value=_bytes(event)[1]).get(timeout=10)
+                time.sleep(0.04)
+        finally:
+            producer.close(timeout=5)
+        wait_for(lambda: loop.stats.processed == len(events))
+    assert all(effects(engine, e.payload.document_id) == 1 for e in events)
+    assert sum(size for _, size in calls) == len(events)
+    gaps = [later - earlier for (earlier, _), (later, _) in pairwise(calls)]
+    # a poll waits up to 0.1 s for records, so one batch may come that much late after its poll
+    assert all(gap >= interval - 0.15 for gap in gaps), gaps
+    assert len(calls) <= 6, calls
