@@ -72,6 +72,7 @@ def stage(name: str, count: int, action: Callable[[], None], profile: str | None
     )
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
 
 
 def records(bodies: list[str], topic: str) -> list[Any]:
