@@ -19,12 +19,19 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from clearway.database import snapshot
-from customs import export_flow, keylocks, quota_store, visibility
+from customs import export_flow, keylocks, quota_store, routing, visibility
 from customs.assembly import documents_of, full_head, issue
 from customs.context import Customs
 from customs.db import Decision, Declaration, Document, PersonalDataReveal, Receipt, runtime
 from customs.domain.access import EVERYTHING, Scope
-from customs.domain.clearance import INSPECTION, Action, TransitionRefused, transition
+from customs.domain.clearance import (
+    INSPECTION,
+    ROUTES,
+    Action,
+    TransitionRefused,
+    receipt_info,
+    transition,
+)
 from customs.domain.personal import PERSONAL_FIELDS, shown
 from messaging.consumer import HandlerContext
 from messaging.outbox import stage
@@ -32,24 +39,6 @@ from schemas.envelope import Envelope, utc_now
 from schemas.events import InspectionConcludedV1, RiskAssessedV1
 
 PRODUCER = "customs"
-_ROUTES = {
-    "release": Action.ROUTE_RELEASE,
-    "review": Action.ROUTE_REVIEW,
-    "inspect": Action.ROUTE_INSPECT,
-}
-_TEXT = {
-    300: "转人工审核 / sent to manual review",
-    399: "海关审结 / review concluded",
-    500: "查验 / selected for inspection",
-    501: "扣留移送通关 / detained, transferred to clearance",
-    502: "扣留移送缉私 / detained, transferred to anti-smuggling",
-    503: "扣留移送法规 / detained, transferred to legal",
-    599: "其他扣留 / detained",
-    700: "退运 / to be returned abroad",
-    800: "放行 / released",
-    899: "结关 / closed",
-    100: "海关退单 / rejected by customs",
-}
 # Decisions after which the purchase does not go through: the buyer's quota is given back.
 _RESTORES_QUOTA = frozenset({Action.REJECT, Action.RETURN_ABROAD})
 
@@ -96,7 +85,7 @@ def _apply(
             declaration,
             inventory=inventory,
             code=code,
-            info=f"{_TEXT.get(code, str(code))}: {reason}",
+            info=receipt_info(code, reason),
         )
     session.add(
         Decision(
@@ -150,7 +139,11 @@ def _conclude_inspection(
 
 
 def apply_routes(customs: Customs, run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> None:
-    """`apply_route` for a run of routes, their declarations and inventories read at once."""
+    """`apply_route` for a run of routes: a run of import declarations' routes in a few
+    statements (`routing`), any other run one route at a time, its declarations and
+    inventories read at once."""
+    if routing.apply_routes_run(run):
+        return
     session = run[0][0].session
     # the declarations' documents may be arriving in an API request right now
     keylocks.lock_keys(session.connection(), [event.order_no for _, event in run])
@@ -177,7 +170,7 @@ def apply_route(customs: Customs, ctx: HandlerContext, event: RiskAssessedV1) ->
     declaration = ctx.session.get(Declaration, str(event.declaration_id))
     if declaration is None:
         raise DeclarationNotFound(f"no declaration {event.declaration_id}")
-    action = _ROUTES[event.route]
+    action = ROUTES[event.route]
     try:
         _apply(
             ctx.session,

@@ -81,6 +81,33 @@ class Action(StrEnum):
     REVIEW = "review"  # an officer sends an export inventory to manual review (export only)
 
 
+# The action each of risk's routes takes.
+ROUTES: dict[str, Action] = {
+    "release": Action.ROUTE_RELEASE,
+    "review": Action.ROUTE_REVIEW,
+    "inspect": Action.ROUTE_INSPECT,
+}
+# What an inventory receipt's info says of its code (the reason for it follows).
+RECEIPT_TEXT: dict[int, str] = {
+    300: "转人工审核 / sent to manual review",
+    399: "海关审结 / review concluded",
+    500: "查验 / selected for inspection",
+    501: "扣留移送通关 / detained, transferred to clearance",
+    502: "扣留移送缉私 / detained, transferred to anti-smuggling",
+    503: "扣留移送法规 / detained, transferred to legal",
+    599: "其他扣留 / detained",
+    700: "退运 / to be returned abroad",
+    800: "放行 / released",
+    899: "结关 / closed",
+    100: "海关退单 / rejected by customs",
+}
+
+
+def receipt_info(code: int, reason: str) -> str:
+    """An inventory receipt's info: its code's text, then the reason (1,000 characters)."""
+    return f"{RECEIPT_TEXT.get(code, str(code))}: {reason}"[:1000]
+
+
 class TransitionRefused(Exception):
     """The action is not allowed in the inventory's current state."""
 

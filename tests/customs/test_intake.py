@@ -12,16 +12,14 @@ Every receipt, document, declaration, quota and emitted event must be the same.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from clearway import traffic
-from clearway.database import make_engine, migrate
 from customs import deciding, intake, keylocks, service
 from customs.ceb.parsing import MessageFormatError
 from customs.context import Customs
@@ -31,26 +29,8 @@ from messaging.consumer import HandlerContext
 from schemas.envelope import Envelope
 from schemas.events import EnvelopeAdapter
 from tests.conftest import TEST_DATA_KEY
-from tests.support import postgres_database
 
 IDENTITIES = traffic.make_identities()
-
-
-@pytest.fixture
-def second_engine(database_url: str, tmp_path) -> Iterator[Engine]:
-    """Another empty customs database of the same kind."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'second.db'}"
-        migrate("customs", url)
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
-        return
-    with postgres_database() as url:
-        migrate("customs", url)
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
 
 
 def _bodies() -> list[bytes]:
