@@ -29,6 +29,7 @@ from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
 from schemas.envelope import utc_now
 from schemas.events import ClearanceChangedV1, DeclarationReadyV1, DeclaredLine
+from schemas.ids import uuid7
 
 ROLES = {
     "CEB311Message": "order",
@@ -99,7 +100,7 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
         ).scalar_one_or_none()
         if declaration is None:
             declaration = Declaration(
-                id=str(uuid.uuid4()),
+                id=str(uuid7()),
                 ebp_code=head["ebpCode"],
                 order_no=head["orderNo"],
                 created_at=now,

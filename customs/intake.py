@@ -15,7 +15,6 @@ place: the run is cut there, so every event sees what it would have seen handled
 from __future__ import annotations
 
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
 from schemas.envelope import Envelope, utc_now
 from schemas.events import DocumentReceivedV1
+from schemas.ids import uuid7
 
 DOCUMENT = Document.__table__  # type: ignore[attr-defined]
 DECLARATION = Declaration.__table__  # type: ignore[attr-defined]
@@ -477,7 +477,7 @@ class _Segment:
             if column.server_default is None  # left to the database
         }
         declaration.update(
-            id=str(uuid.uuid4()),
+            id=str(uuid7()),
             export_invt_no="",  # an import declaration
             ebp_code=ebp_code,
             order_no=order_no,

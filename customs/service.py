@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -35,6 +33,7 @@ from customs.validation import check_formats
 from messaging.outbox import stage
 from schemas.envelope import utc_now
 from schemas.events import DocumentReceivedV1
+from schemas.ids import time_ordered_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,31 +61,6 @@ _INSERT_PARTY = insert(DocumentParty)
 _INSERT_RECEIPT = insert(Receipt)
 # json.dumps(value, ensure_ascii=False) without building an encoder per call.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _new_ids(count: int) -> list[str]:
-    """`count` new ids for one message: time-ordered UUIDs (version 7, RFC 9562), text.
-
-    48 bits of Unix milliseconds, then the position in the message (the 12-bit counter field)
-    and 62 random bits, all read from the system's random source at once. New rows then go to
-    the end of the primary-key and foreign-key indexes instead of a random page of each, which
-    costs the database far fewer page writes per commit than random (version 4) ids.
-    """
-    if count > _MAX_IDS:
-        raise ValueError(f"at most {_MAX_IDS} ids per message")
-    prefix = (time.time_ns() // 1_000_000 & _MILLIS) << 80 | _VERSION_7
-    random = int.from_bytes(os.urandom(8 * count))
-    return [
-        str(uuid.UUID(int=prefix | position << 64 | _VARIANT | (random >> 64 * position) & _RAND_B))
-        for position in range(count)
-    ]
-
-
-_MILLIS = (1 << 48) - 1
-_VERSION_7 = 0x7 << 76
-_VARIANT = 0b10 << 62
-_RAND_B = (1 << 62) - 1
-_MAX_IDS = 1 << 12  # the counter field; a message holds at most 100 documents (and 1 submission)
 
 
 def submit_message(
@@ -145,7 +119,7 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
     carries_pre_no = "preNo" in receipt_keys(kind)
     now = utc_now()
     returned_at = return_time(now)
-    ids = _new_ids(1 + len(message.documents))
+    ids = time_ordered_ids(1 + len(message.documents))
     submission_id = ids[0]
     declared = RETURN_INFO[ReturnStatus.DECLARING]
     documents: list[dict[str, Any]] = []

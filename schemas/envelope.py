@@ -8,6 +8,8 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from schemas.ids import uuid7
+
 E = TypeVar("E")
 
 
@@ -31,7 +33,7 @@ class Envelope(BaseModel, Generic[E]):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: uuid.UUID = Field(
-        default_factory=uuid.uuid4, description="Idempotency key for consumers"
+        default_factory=uuid7, description="Idempotency key for consumers"
     )
     occurred_at: UtcDatetime = Field(default_factory=utc_now)
     producer: str = Field(

@@ -1,4 +1,4 @@
-"""The ids a submission gives its rows: unique, time-ordered UUIDs (version 7)."""
+"""The ids rows and events get: unique, time-ordered UUIDs (version 7)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import uuid
 
 import pytest
 
-from customs.service import _new_ids
+from schemas.envelope import Envelope
+from schemas.events import RiskAssessedV1
+from schemas.ids import time_ordered_ids as _new_ids
+from schemas.ids import uuid7
 
 
 def test_ids_are_version_7_uuids_in_message_order_then_time_order():
@@ -34,3 +37,18 @@ def test_a_message_cannot_need_more_ids_than_the_counter_field_holds():
     assert len(_new_ids(4096)) == 4096
     with pytest.raises(ValueError):
         _new_ids(4097)
+
+
+def test_events_and_single_ids_are_time_ordered_too():
+    first = uuid7()
+    time.sleep(0.002)
+    envelope = Envelope[RiskAssessedV1](
+        producer="risk",
+        correlation_id="c",
+        key="order-1",
+        payload=RiskAssessedV1(
+            declaration_id=first, order_no="order-1", score=1, route="release", ruleset_version="1"
+        ),
+    )
+    assert (first.version, envelope.event_id.version) == (7, 7)
+    assert str(first) < str(envelope.event_id)
