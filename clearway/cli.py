@@ -9,18 +9,20 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clearway.demo import add_commands as add_demo_commands
 from clearway.sign_cli import add_commands as add_signing_commands
 from risk.cli import add_commands as add_risk_commands
+
+if TYPE_CHECKING:
+    from messaging.worker import StopFlag
 
 STATE_FILE = "clearway.json"
 
@@ -155,15 +157,16 @@ def up(args: argparse.Namespace) -> int:
     from clearway.registry import SERVICES
     from messaging.admin import ensure_topics
     from messaging.settings import KafkaSettings
+    from messaging.worker import StopFlag
     from schemas.topics import TOPICS
 
     data_dir = Path(args.data_dir).resolve()
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    stopping = threading.Event()
+    stopping = StopFlag()
 
-    def on_signal(signum: int, _frame: object) -> None:
-        stopping.set()
+    def on_signal(_signum: int, _frame: object) -> None:
+        stopping.set()  # nothing else here: see StopFlag
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -242,7 +245,7 @@ def up(args: argparse.Namespace) -> int:
 
 
 def _wait_healthy(
-    children: Sequence[Child], stopping: threading.Event, *, timeout_s: float, logs: Path
+    children: Sequence[Child], stopping: StopFlag, *, timeout_s: float, logs: Path
 ) -> bool:
     started = time.monotonic()
     waiting = [c for c in children if c.health_url]

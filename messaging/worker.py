@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -189,6 +190,35 @@ def _health_server(port: int, health: Callable[[], dict[str, Any]]) -> Threading
     return ThreadingHTTPServer(("127.0.0.1", port), HealthHandler)
 
 
+class StopFlag:
+    """A stop request set from a signal handler: a plain attribute, taken with no lock.
+
+    A handler runs in the main thread between two of its bytecodes. Had it set a
+    threading.Event that the main thread waits on, a signal landing just as that wait takes
+    the Event's lock back would make the handler wait for a lock its own thread holds, for
+    ever (seen: `clearway up` hung on SIGTERM). `wait` sleeps in short steps instead.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for the flag (looking every 0.1 s); whether it is set."""
+        deadline = time.monotonic() + timeout_s
+        while not self._set:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.1))
+        return self._set
+
+
 def run_forever(spec: WorkerSpec) -> int:
     """`python -m <service>.worker`: run until SIGTERM/SIGINT; exit 1 if a thread failed."""
     logging.basicConfig(
@@ -198,14 +228,18 @@ def run_forever(spec: WorkerSpec) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING)
     worker = Worker(spec, KafkaSettings())
 
-    def request_stop(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        worker.stop.set()
+    signalled = StopFlag()
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        signalled.set()  # nothing else here: see StopFlag
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     worker.start()
-    while not worker.stop.wait(0.5):
+    while not worker.stop.is_set() and not signalled.wait(0.5):
         pass
+    if signalled.is_set():
+        log.info("signalled: stopping")
+    worker.stop.set()
     worker.join()
     return 1 if worker.failed else 0
