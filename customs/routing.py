@@ -177,6 +177,7 @@ def _write(
     receipts: list[dict[str, Any]],
     decisions: list[dict[str, Any]],
 ) -> None:
+    """What the run changed, one statement per table (nothing when every route was stale)."""
     changed = [d for d in declarations if d.changed]
     if not changed:
         return

@@ -80,6 +80,15 @@ def _routes(customs: Customs) -> list[Envelope[Any]]:
     ]
 
 
+def _without_id(text: str | None) -> str | None:
+    """A route as stored (its JSON), less the declaration id each database gave."""
+    if text is None:
+        return None
+    route = json.loads(text)
+    assert route.pop("declaration_id")
+    return json.dumps(route, sort_keys=True)
+
+
 def _state(customs: Customs, staged: list[Envelope[Any]]) -> dict[str, Any]:
     with Session(customs.engine) as session:
         names = {
@@ -97,7 +106,7 @@ def _state(customs: Customs, staged: list[Envelope[Any]]) -> dict[str, Any]:
                 for r in session.execute(select(Receipt).order_by(Receipt.id)).scalars()
             ],
             "declarations": sorted(
-                (names[d.id], d.status, d.route, d.risk and json.loads(d.risk)["route"])
+                (names[d.id], d.status, d.route, _without_id(d.risk))
                 for d in session.execute(select(Declaration)).scalars()
             ),
             "decisions": [
@@ -108,7 +117,7 @@ def _state(customs: Customs, staged: list[Envelope[Any]]) -> dict[str, Any]:
                     d.reason,
                     d.from_status,
                     d.to_status,
-                    d.detail and json.loads(d.detail)["route"],
+                    _without_id(d.detail),
                 )
                 for d in session.execute(select(Decision).order_by(Decision.id)).scalars()
             ],
