@@ -32,9 +32,7 @@ class Envelope(BaseModel, Generic[E]):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    event_id: uuid.UUID = Field(
-        default_factory=uuid7, description="Idempotency key for consumers"
-    )
+    event_id: uuid.UUID = Field(default_factory=uuid7, description="Idempotency key for consumers")
     occurred_at: UtcDatetime = Field(default_factory=utc_now)
     producer: str = Field(
         min_length=1, max_length=64, description="Service that produced the event"
