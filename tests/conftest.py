@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,18 +72,25 @@ def customs(customs_engine: Engine) -> Customs:
     return Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
 
 
+@contextmanager
+def another_database(package: str, database_url: str, path: Path) -> Iterator[Engine]:
+    """A further database of the kind `database_url` is, built by `package`'s migrations: a
+    SQLite file at `path`, or a fresh PostgreSQL database."""
+    with ExitStack() as stack:
+        if database_url.startswith("sqlite"):
+            url = f"sqlite:///{path}"
+        else:
+            url = stack.enter_context(postgres_database())
+        migrate(package, url)
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
 @pytest.fixture
 def risk_engine(tmp_path: Path, database_url: str) -> Iterator[Engine]:
     """The risk database (its own, beside customs'), built by its migrations."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'risk.db'}"
-        migrate("risk", url)
-        engine = make_engine(url)
+    with another_database("risk", database_url, tmp_path / "risk.db") as engine:
         yield engine
-        engine.dispose()
-        return
-    with postgres_database() as url:
-        migrate("risk", url)
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()

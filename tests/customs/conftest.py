@@ -6,11 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from clearway.database import make_engine, migrate
 from customs.app import create_app
 from customs.settings import CustomsSettings
-from tests.conftest import TEST_DATA_KEY
-from tests.support import postgres_database
+from tests.conftest import TEST_DATA_KEY, another_database
 
 
 @pytest.fixture
@@ -24,15 +22,5 @@ def customs_api(database_url: str, customs_engine) -> Iterator[TestClient]:
 @pytest.fixture
 def second_engine(database_url: str, tmp_path) -> Iterator[Engine]:
     """Another empty customs database of the same kind."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'second.db'}"
-        migrate("customs", url)
-        engine = make_engine(url)
+    with another_database("customs", database_url, tmp_path / "second.db") as engine:
         yield engine
-        engine.dispose()
-        return
-    with postgres_database() as url:
-        migrate("customs", url)
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
