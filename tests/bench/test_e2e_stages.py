@@ -1,6 +1,8 @@
 """bench.e2e splits each routed declaration's latency into the legs of its way."""
 
-from bench.e2e import Run, stage_latencies
+import pytest
+
+from bench.e2e import OBSERVER_POLL_RECORDS, Run, observer_pause, stage_latencies
 
 # wall-clock seconds after the POST of each declaration's last document
 ROUTED = {"answered": 0.100, "ready": 0.130, "assessed": 0.150, "published": 0.200}
@@ -36,3 +38,11 @@ def test_latency_runs_to_the_decision_s_publication_not_to_when_the_observer_saw
     run.decided["seen-late"] = (80.0, 800)  # the observer read it 30 s later
 
     assert round(run.latency("seen-late"), 3) == 0.4
+
+
+def test_the_observer_keeps_to_four_polls_a_second_only_while_it_keeps_up() -> None:
+    assert observer_pause(40, 0.05) == pytest.approx(0.20)
+    assert observer_pause(0, 0.30) == 0.0  # a slow poll: no wait on top
+    # behind: a poll that brings a batch of half the limit or more reads again at once
+    assert observer_pause(OBSERVER_POLL_RECORDS // 2, 0.01) == 0.0
+    assert observer_pause(OBSERVER_POLL_RECORDS, 0.01) == 0.0
