@@ -37,15 +37,19 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from sqlalchemy import select
+
 from clearway import collector, traffic
 from clearway.broker import free_port
+from clearway.cli import database_url
+from clearway.database import make_engine
 from clearway.demo import XML, PlatformClient, admin_key, check_answer, enterprises
 
 FINAL = {800: "release", 300: "review", 500: "inspect", 100: "reject"}
@@ -84,10 +88,36 @@ def platform(database: str, data_dir: Path) -> Iterator[dict[str, Any]]:
             process.kill()
             raise SystemExit("clearway up failed:\n" + "".join(lines))
         try:
-            yield json.loads((data_dir / "clearway.json").read_text())
+            state = json.loads((data_dir / "clearway.json").read_text())
+            state["customs_database"] = env.get("CUSTOMS_DATABASE_URL") or database_url(
+                "customs", "CUSTOMS_", data_dir
+            )
+            yield state
         finally:
             process.send_signal(signal.SIGTERM)
             process.communicate(timeout=60)
+
+
+def decided_in_database(url: str, order_nos: Iterable[str]) -> int:
+    """How many of these orders' import declarations customs' database holds decided (routed,
+    rejected or refused): the platform's own count, whether or not the observer saw it."""
+    from customs.db import Declaration
+
+    table = Declaration.__table__  # type: ignore[attr-defined]
+    wanted = set(order_nos)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.order_no, table.c.status).where(table.c.export_invt_no == "")
+            )
+            return sum(
+                1
+                for order_no, status in rows
+                if order_no in wanted and status is not None and (status in FINAL or status < 0)
+            )
+    finally:
+        engine.dispose()
 
 
 # --- processes: CPU and memory --------------------------------------------------------------------
@@ -594,6 +624,16 @@ def main() -> None:
         for w in watched:
             w.sample()
         events = published(state["bootstrap_servers"]) - events_before
+        to_decide = [
+            order_no
+            for order_no in run.last_submit
+            if run.expected[order_no].expected.stage != "submission"
+        ]
+        in_database = (
+            decided_in_database(state["customs_database"], to_decide)
+            if state.get("customs_database")
+            else None
+        )
         stop.set()
         while observer.is_alive():  # its queue must be drained for it to exit
             run.absorb(decisions)
@@ -647,6 +687,11 @@ def main() -> None:
         "refused as expected: "
         + (", ".join(f"{k} x{v}" for k, v in sorted(run.refused_as_expected.items())) or "-")
     )
+    if in_database is not None:
+        print(
+            f"customs' database: {in_database} of the {len(to_decide)} declarations to decide "
+            f"are decided (the observer saw {sum(k in run.decided for k in to_decide)})"
+        )
     print(f"errors: {len(run.errors)}")
     for error in run.errors[:10]:
         print(f"  {error}")
