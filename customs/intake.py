@@ -325,6 +325,7 @@ class _Segment:
     customs: Customs
     session: Session
     now: datetime
+    returned_at: str  # `now` as receipts write it
     documents: dict[str, _Row]
     declarations: dict[str, dict[str, Any]]
     by_order: dict[str, list[dict[str, Any]]]
@@ -379,10 +380,12 @@ class _Segment:
         referenced |= {waybill_id for _, waybill_id in waybills.values()}
         referenced -= {None, *documents}
         documents.update(_documents(session, referenced))
+        now = utc_now()
         return cls(
             customs=customs,
             session=session,
-            now=utc_now(),
+            now=now,
+            returned_at=return_time(now),
             documents=documents,
             declarations=declarations,
             by_order=by_order,
@@ -438,7 +441,7 @@ class _Segment:
                 "document_id": row.id,
                 "return_status": code,
                 "return_info": info,
-                "return_time": return_time(self.now),
+                "return_time": self.returned_at,
                 "created_at": self.now,
             }
         )

@@ -100,6 +100,7 @@ def apply_routes_run(run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> bo
         row.id: json.loads(row.head) for row in conn.execute(_INVENTORIES, {"ids": inventory_ids})
     }
     now = utc_now()
+    returned_at = return_time(now)  # one run, one moment
     receipts: list[dict[str, Any]] = []
     decisions: list[dict[str, Any]] = []
     inventories: dict[str, int] = {}
@@ -127,7 +128,7 @@ def apply_routes_run(run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> bo
                     "document_id": inventory_id,
                     "return_status": code,
                     "return_info": info,
-                    "return_time": return_time(now),
+                    "return_time": returned_at,
                     "created_at": now,
                 }
             )
