@@ -1,8 +1,11 @@
 """bench.e2e splits each routed declaration's latency into the legs of its way."""
 
+from dataclasses import replace
+
 import pytest
 
 from bench.e2e import OBSERVER_POLL_RECORDS, Run, observer_pause, stage_latencies
+from clearway import traffic
 
 # wall-clock seconds after the POST of each declaration's last document
 ROUTED = {"answered": 0.100, "ready": 0.130, "assessed": 0.150, "published": 0.200}
@@ -46,3 +49,16 @@ def test_the_observer_keeps_to_four_polls_a_second_only_while_it_keeps_up() -> N
     # behind: a poll that brings a batch of half the limit or more reads again at once
     assert observer_pause(OBSERVER_POLL_RECORDS // 2, 0.01) == 0.0
     assert observer_pause(OBSERVER_POLL_RECORDS, 0.01) == 0.0
+
+
+def test_the_run_keeps_each_declaration_s_expected_outcome_not_its_documents() -> None:
+    good, bad = traffic.generate(2, seed=5, bad_share=0, risky_share=0)
+    refused = replace(bad, expected=traffic.Expected(stage="submission", code="0002"))
+    run = Run()
+    run.plan(good)
+    run.plan(refused)
+
+    assert run.expected[good.order_no].documents == ()
+    assert run.expected[good.order_no].expected == good.expected
+    assert run.expected[refused.order_no].expected.code == "0002"
+    assert run.expecting == 1  # a document refused at its POST never reaches a decision
