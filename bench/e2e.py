@@ -212,25 +212,27 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
                     batch.append(("rejected", payload["document_id"], now, status))
         if batch:
             out.put(batch)
-        count = sum(len(records) for records in polled.values())
-        stop.wait(observer_pause(count, time.monotonic() - polled_at))
+        behind = sum(
+            max(0, (consumer.highwater(tp) or 0) - consumer.position(tp)) for tp in partitions
+        )
+        stop.wait(observer_pause(behind, time.monotonic() - polled_at))
     consumer.close()
 
 
 # The observer reads at most 4 times a second while it keeps up, as the gateway's worker does:
 # latency is taken from the records' timestamps, and each fetch that finds records costs the
 # embedded broker a listing of every batch the topic stores (see messaging.worker.WorkerSpec).
-# A poll that brings a full batch means it is behind: it reads again at once, or it would never
-# catch up (at 4 polls a second of at most a partition fetch each, a ten-minute run at 250/s
-# left it 39 s behind, its last minute of decisions unseen when the drain ended).
+# Behind the end of its topics (as the broker last told it), it reads again at once, or it
+# would never catch up: paced, a ten-minute run at 250/s left it 39 s behind, its last minute
+# of decisions unseen when the drain ended.
 OBSERVER_POLL_RECORDS = 5000
 OBSERVER_PERIOD_S = 0.25
 
 
-def observer_pause(records: int, elapsed_s: float) -> float:
-    """How long the observer waits before its next poll, after one that brought `records` in
-    `elapsed_s` seconds."""
-    if records >= OBSERVER_POLL_RECORDS // 2:
+def observer_pause(behind: int, elapsed_s: float) -> float:
+    """How long the observer waits before its next poll, `behind` records short of its topics'
+    ends after a poll that took `elapsed_s` seconds."""
+    if behind > 0:
         return 0.0
     return max(0.0, OBSERVER_PERIOD_S - elapsed_s)
 
