@@ -1,14 +1,20 @@
-"""A relay on a SQLite file is woken when another process commits outbox rows.
+"""A relay is woken when another process commits outbox rows.
 
 A relay polls its outbox. Rows its own process commits wake it at once (`OutboxRelay.wake`), but
 rows another process commits, such as the customs API's (the customs worker relays them), waited
-for the next poll: 25 ms at the median at 50 declarations/s (bench.e2e's latency by stage). All
-processes on an embedded database run on this machine, so the relay listens on a Linux abstract
-UNIX datagram socket named after the database file (`listen`), and every transaction that
-inserted into the outbox sends it a byte once it has committed (`ring_after_outbox_commits`,
+for the next poll: 25 ms at the median at 50 declarations/s (bench.e2e's latency by stage).
+
+On SQLite all processes on a database run on this machine, so the relay listens on a Linux
+abstract UNIX datagram socket named after the database file (`listen`), and every transaction
+that inserted into the outbox sends it a byte once it has committed (`ring_after_outbox_commits`,
 installed by `clearway.database.make_engine`). Nothing is left on disk. Where no relay listens,
 or abstract sockets do not exist, the byte goes nowhere and the relay finds the rows at its next
 poll, as before.
+
+On PostgreSQL every transaction that stages events also sends `NOTIFY clearway_outbox`
+(`messaging.outbox.stage`), which the server delivers when it commits and never if it rolls
+back, to every session of that database LISTENing on the channel: the relay keeps one such
+session open (`answer_postgres`), opened again after the server went away; meanwhile it polls.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import Engine, event
+
+from messaging.outbox import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +129,24 @@ def _forget_after(dialect: Any, name: str, staged: set[int]) -> None:
 def _key(dbapi_connection: Any) -> int:
     # the dialect is called with the pool's proxy of the connection or with the connection
     return id(getattr(dbapi_connection, "dbapi_connection", None) or dbapi_connection)
+
+
+def answer_postgres(
+    engine: Engine, wake: Callable[[], None], stop: threading.Event, *, retry_s: float = 1.0
+) -> None:
+    """Call `wake` at every commit of outbox rows in `engine`'s PostgreSQL database until `stop`
+    is set (a thread's loop, on a session of its own LISTENing on the outbox channel)."""
+    import psycopg  # only PostgreSQL relays need it
+
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    while not stop.is_set():
+        try:
+            with psycopg.connect(*cargs, **{**cparams, "autocommit": True}) as conn:
+                conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                wake()  # what was committed while no session listened
+                while not stop.is_set():
+                    for _ in conn.notifies(timeout=0.5):
+                        wake()
+        except psycopg.OperationalError as exc:
+            log.info("the relay's doorbell lost its database session (%s): it polls", exc)
+            stop.wait(retry_s)

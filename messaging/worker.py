@@ -49,8 +49,8 @@ class WorkerSpec:
     # batches/s: 83% of a core unpaced, 38% read every 0.25 s).
     poll_interval_s: float = 0.0
     # How long the relay may sleep while its outbox stays empty. Rows committed by this worker's
-    # consumer wake it at once, and on SQLite so do another process's (`doorbell`); the short
-    # default is for rows another process (an API) commits to a PostgreSQL database.
+    # consumer wake it at once, and so do another process's (`doorbell`); the short default is
+    # for rows another process (an API) commits while the doorbell cannot be had.
     relay_max_idle_s: float = MAX_IDLE_SLEEP_S
 
 
@@ -129,8 +129,12 @@ class Worker:
     def start(self) -> None:
         """Start the relay, the consumer and the health endpoint in background threads."""
         self._spawn("relay", self.relay.run)
-        # SQLite: rows another process (the service's API) commits ring the relay awake
+        # rows another process (the service's API) commits ring the relay awake
         engine = self.spec.engine
+        if engine.dialect.name == "postgresql":
+            self._spawn(
+                "doorbell", lambda stop: doorbell.answer_postgres(engine, self.relay.wake, stop)
+            )
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         bell = doorbell.listen(path) if path and path != ":memory:" else None
         if bell is not None:

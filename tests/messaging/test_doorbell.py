@@ -1,26 +1,31 @@
-"""A relay on a SQLite file is rung awake when another process commits outbox rows."""
+"""A relay is rung awake when another process commits outbox rows (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, insert
 
+from clearway.database import make_engine
 from messaging import doorbell
 from messaging import worker as worker_module
-from messaging.outbox import OutboxRelay, stage
+from messaging.outbox import OUTBOX_CHANNEL, OutboxRelay, stage
 from messaging.worker import Worker, WorkerSpec
 from schemas.topics import CUSTOMS_INBOUND
 from tests.messaging.harness import make_database, received
 from tests.messaging.harness import runtime as harness_runtime
-from tests.support import read_topic
+from tests.support import postgres_database, read_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,4 +126,91 @@ def test_the_worker_relays_rows_another_process_commits_without_waiting_for_its_
     finally:
         worker.stop.set()
         worker.relay.wake()  # out of its minute's wait
+        worker.join()
+
+
+# --- PostgreSQL: NOTIFY with the staged rows, a LISTENing session in the relay's worker --------
+
+
+@pytest.fixture
+def postgres() -> Iterator[Engine]:
+    with postgres_database() as url:
+        engine = make_database(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _notified(listener: psycopg.Connection[Any], within_s: float) -> int:
+    return sum(1 for _ in listener.notifies(timeout=within_s))
+
+
+def test_a_postgres_transaction_that_staged_events_notifies_listeners_when_it_commits(postgres):
+    url = postgres.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        with postgres.connect() as conn:
+            stage(conn, harness_runtime, [received(), received()])
+            assert _notified(listener, 0.3) == 0  # not before the commit
+            conn.commit()
+        assert _notified(listener, 2.0) == 1  # one per transaction
+
+        with pytest.raises(RuntimeError), postgres.begin() as conn:
+            stage(conn, harness_runtime, [received()])
+            raise RuntimeError("rolled back")
+        _stage(postgres, 0)  # a transaction that staged nothing
+        assert _notified(listener, 0.3) == 0
+
+
+def test_the_postgres_doorbell_listens_again_after_its_session_was_lost(postgres):
+    woken = threading.Event()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=doorbell.answer_postgres, args=(postgres, woken.set, stop), kwargs={"retry_s": 0.1}
+    )
+    thread.start()
+    try:
+        assert woken.wait(5)  # on listening: whatever was committed before
+        woken.clear()
+        _stage(postgres, 1)
+        assert woken.wait(5)
+        with postgres.begin() as conn:  # the server drops the doorbell's session
+            killed = conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE query = 'LISTEN {OUTBOX_CHANNEL}' AND datname = current_database()"
+            ).all()
+        assert killed == [(True,)]
+        time.sleep(1.0)  # it opened another session and LISTENs again
+        woken.clear()
+        _stage(postgres, 1)
+        assert woken.wait(5)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_the_worker_relays_rows_another_session_commits_to_postgres_without_its_poll(
+    broker, postgres, monkeypatch
+):
+    monkeypatch.setattr(worker_module, "OutboxRelay", partial(OutboxRelay, idle_sleep_s=60))
+    spec = WorkerSpec(
+        service="bell", engine=postgres, tables=harness_runtime, topics=(), handlers={}
+    )
+    worker = Worker(spec, broker.settings)
+    worker.start()
+    try:
+        time.sleep(1.0)  # the relay found the outbox empty and waits a minute
+        started = time.monotonic()
+        other = make_engine(postgres.url.render_as_string(hide_password=False))
+        _stage(other, 3)  # another engine: nothing in this process wakes the relay
+        other.dispose()
+        records = read_topic(broker.settings, CUSTOMS_INBOUND.name, 3)
+        assert len(records) == 3
+        assert time.monotonic() - started < 20
+        assert worker.relay.published == 3
+    finally:
+        worker.stop.set()
+        worker.relay.wake()
         worker.join()
