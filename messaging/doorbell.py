@@ -147,6 +147,6 @@ def answer_postgres(
                 while not stop.is_set():
                     for _ in conn.notifies(timeout=0.5):
                         wake()
-        except psycopg.OperationalError as exc:
-            log.info("the relay's doorbell lost its database session (%s): it polls", exc)
+        except psycopg.Error as exc:  # the relay polls meanwhile: never fatal to the worker
+            log.info("the relay's doorbell has no database session (%s): it polls", exc)
             stop.wait(retry_s)
