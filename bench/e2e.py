@@ -18,10 +18,12 @@ risk.events and, from the timestamps the relays gave the records, splits that la
 the POST until answered, until customs published the declaration ready for risk, until risk
 published its route, until customs published the decision; and the observer's own lag.
 
-It prints the sustained rate, p50/p95/p99 latency (overall and per tenth of the run), CPU and
-memory per process, every error (the deliberately bad documents must get their exact error and
-count as expected), and the floor: the same messages through parse + XSD + field rules +
-signature in this process, and the project producer's raw throughput to the platform's broker.
+It prints the sustained rate, p50/p95/p99 latency (overall and per tenth of the run), how many
+of the run's declarations customs' database holds decided (whether or not the observer, which
+may fall behind on a long run, saw them), CPU and memory per process, every error (the
+deliberately bad documents must get their exact error and count as expected), and the floor:
+the same messages through parse + XSD + field rules + signature in this process, and the
+project producer's raw throughput to the platform's broker.
 """
 
 from __future__ import annotations
