@@ -2,9 +2,7 @@
 
 from dataclasses import replace
 
-import pytest
-
-from bench.e2e import Run, observer_pause, stage_latencies
+from bench.e2e import Run, stage_latencies
 from clearway import traffic
 
 # wall-clock seconds after the POST of each declaration's last document
@@ -41,14 +39,6 @@ def test_latency_runs_to_the_decision_s_publication_not_to_when_the_observer_saw
     run.decided["seen-late"] = (80.0, 800)  # the observer read it 30 s later
 
     assert round(run.latency("seen-late"), 3) == 0.4
-
-
-def test_the_observer_keeps_to_four_polls_a_second_only_while_it_keeps_up() -> None:
-    assert observer_pause(0, 0.05) == pytest.approx(0.20)
-    assert observer_pause(0, 0.30) == 0.0  # a slow poll: no wait on top
-    # short of the end of its topics: it reads again at once
-    assert observer_pause(1, 0.01) == 0.0
-    assert observer_pause(120_000, 0.01) == 0.0
 
 
 def test_the_run_keeps_each_declaration_s_expected_outcome_not_its_documents() -> None:
