@@ -42,11 +42,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from datetime import UTC
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from clearway import collector, traffic
 from clearway.broker import free_port
@@ -100,24 +101,30 @@ def platform(database: str, data_dir: Path) -> Iterator[dict[str, Any]]:
             process.communicate(timeout=60)
 
 
-def decided_in_database(url: str, order_nos: Iterable[str]) -> int:
-    """How many of these orders' import declarations customs' database holds decided (routed,
-    rejected or refused): the platform's own count, whether or not the observer saw it."""
-    from customs.db import Declaration
+def decided_in_database(url: str, order_nos: Iterable[str]) -> dict[str, float]:
+    """When customs' database says each of these orders' import declarations was decided
+    (routed, rejected or refused: its inventory's first such receipt, Unix time), whether or not
+    the observer saw the decision published."""
+    from customs.db import Declaration, Receipt
 
-    table = Declaration.__table__  # type: ignore[attr-defined]
+    declaration = Declaration.__table__  # type: ignore[attr-defined]
+    receipt = Receipt.__table__  # type: ignore[attr-defined]
+    final = or_(receipt.c.return_status.in_(list(FINAL)), receipt.c.return_status < 0)
+    query = (
+        select(declaration.c.order_no, func.min(receipt.c.created_at))
+        .join(receipt, receipt.c.document_id == declaration.c.inventory_document_id)
+        .where(declaration.c.export_invt_no == "", final)
+        .group_by(declaration.c.order_no)
+    )
     wanted = set(order_nos)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(table.c.order_no, table.c.status).where(table.c.export_invt_no == "")
-            )
-            return sum(
-                1
-                for order_no, status in rows
-                if order_no in wanted and status is not None and (status in FINAL or status < 0)
-            )
+            return {
+                order_no: (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+                for order_no, at in conn.execute(query)
+                if order_no in wanted
+            }
     finally:
         engine.dispose()
 
@@ -688,8 +695,24 @@ def main() -> None:
     )
     if in_database is not None:
         print(
-            f"customs' database: {in_database} of the {len(to_decide)} declarations to decide "
-            f"are decided (the observer saw {sum(k in run.decided for k in to_decide)})"
+            f"customs' database: {len(in_database)} of the {len(to_decide)} declarations to "
+            f"decide are decided (the observer saw {sum(k in run.decided for k in to_decide)})"
+        )
+        committed: dict[int, list[float]] = {}
+        for order_no, decided_at in in_database.items():
+            tenth = min(9, int((run.last_submit[order_no] - started) / span))
+            committed.setdefault(tenth, []).append(decided_at - run.last_submit_wall[order_no])
+        everyone = [latency for tenth in committed.values() for latency in tenth]
+        print(
+            "  from the POST of the last document to the decision's commit there (every one): "
+            + ", ".join(
+                f"{name} {1000 * _percentile(everyone, q):.0f} ms"
+                for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
+            )
+        )
+        print(
+            "  p99 by tenth of the run (ms): "
+            + " ".join(f"{1000 * _percentile(committed.get(t, []), 0.99):.0f}" for t in range(10))
         )
     print(f"errors: {len(run.errors)}")
     for error in run.errors[:10]:

@@ -1,47 +1,69 @@
-"""bench.e2e counts the run's decided declarations in customs' database as well."""
+"""bench.e2e reads when customs' database says each of the run's declarations was decided."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import insert
 
 from bench.e2e import decided_in_database
 from clearway.database import make_engine, migrate
-from customs.db import Declaration
+from customs.db import Declaration, Receipt
+
+T0 = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
 
 
-def test_decided_declarations_are_counted_from_customs_database(tmp_path: Path) -> None:
+def test_each_decided_declaration_has_the_time_of_its_inventory_s_first_final_receipt(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path / 'customs.db'}"
     migrate("customs", url)
-    now = datetime.now(UTC)
-    statuses = {
-        "released": 800,
-        "reviewed": 300,
-        "inspected": 500,
-        "rejected": 100,
-        "refused": -621028,
-        "accepted": 120,  # waiting for risk's route
-        "incomplete": None,  # its inventory not there yet
-        "other-run": 800,  # not one of the run's orders
+    receipts = {  # order -> its inventory's receipts (status, seconds after T0)
+        "released": [(2, 0.0), (120, 0.1), (800, 0.45)],
+        "reviewed": [(120, 0.1), (300, 0.3), (399, 9.0), (800, 9.5)],
+        "rejected": [(120, 0.1), (100, 0.2)],
+        "refused": [(-621028, 0.05)],
+        "accepted": [(120, 0.1)],  # waiting for risk's route
+        "other-run": [(800, 0.2)],  # not one of the run's orders
     }
     engine = make_engine(url)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # no documents needed for this
         conn.execute(
             insert(Declaration.__table__),  # type: ignore[attr-defined]
             [
                 {
-                    "id": f"id-{order_no}",
+                    "id": f"declaration-{order_no}",
                     "ebp_code": "3105961682",
                     "order_no": order_no,
-                    "status": status,
-                    "created_at": now,
-                    "updated_at": now,
+                    "inventory_document_id": f"inventory-{order_no}",
+                    "created_at": T0,
+                    "updated_at": T0,
                 }
-                for order_no, status in statuses.items()
+                for order_no in [*receipts, "incomplete"]  # incomplete: no inventory receipt
             ],
         )
+        conn.execute(
+            insert(Receipt.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "document_id": f"inventory-{order_no}",
+                    "return_status": status,
+                    "return_info": "",
+                    "return_time": "",
+                    "created_at": T0 + timedelta(seconds=after),
+                }
+                for order_no, issued in receipts.items()
+                for status, after in issued
+            ],
+        )
+        conn.commit()
     engine.dispose()
-    run_orders = [order_no for order_no in statuses if order_no != "other-run"]
+    run_orders = [order_no for order_no in [*receipts, "incomplete"] if order_no != "other-run"]
 
-    assert decided_in_database(url, run_orders) == 5
-    assert decided_in_database(url, ["accepted", "incomplete", "missing"]) == 0
+    decided = decided_in_database(url, run_orders)
+
+    expected = {"released": 0.45, "reviewed": 0.3, "rejected": 0.2, "refused": 0.05}
+    assert sorted(decided) == sorted(expected)
+    for order_no, after in expected.items():
+        assert decided[order_no] == pytest.approx(T0.timestamp() + after)
