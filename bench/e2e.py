@@ -47,7 +47,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from clearway import collector, traffic
 from clearway.broker import free_port
@@ -101,32 +101,34 @@ def platform(database: str, data_dir: Path) -> Iterator[dict[str, Any]]:
             process.communicate(timeout=60)
 
 
-def decided_in_database(url: str, order_nos: Iterable[str]) -> dict[str, float]:
+def decided_in_database(url: str, order_nos: Iterable[str]) -> dict[str, tuple[float, int]]:
     """When customs' database says each of these orders' import declarations was decided
-    (routed, rejected or refused: its inventory's first such receipt, Unix time), whether or not
-    the observer saw the decision published."""
+    (routed, rejected or refused: its inventory's first such receipt, Unix time) and how,
+    whether or not the observer saw the decision published."""
     from customs.db import Declaration, Receipt
 
     declaration = Declaration.__table__  # type: ignore[attr-defined]
     receipt = Receipt.__table__  # type: ignore[attr-defined]
     final = or_(receipt.c.return_status.in_(list(FINAL)), receipt.c.return_status < 0)
     query = (
-        select(declaration.c.order_no, func.min(receipt.c.created_at))
+        select(declaration.c.order_no, receipt.c.created_at, receipt.c.return_status)
         .join(receipt, receipt.c.document_id == declaration.c.inventory_document_id)
         .where(declaration.c.export_invt_no == "", final)
-        .group_by(declaration.c.order_no)
     )
     wanted = set(order_nos)
+    decided: dict[str, tuple[float, int]] = {}
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return {
-                order_no: (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
-                for order_no, at in conn.execute(query)
-                if order_no in wanted
-            }
+            for order_no, at, status in conn.execute(query):
+                if order_no not in wanted:
+                    continue
+                moment = (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+                if order_no not in decided or moment < decided[order_no][0]:
+                    decided[order_no] = (moment, status)
     finally:
         engine.dispose()
+    return decided
 
 
 # --- processes: CPU and memory --------------------------------------------------------------------
@@ -469,13 +471,18 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _check_outcomes(run: Run) -> tuple[list[float], Counter[str]]:
+def _check_outcomes(
+    run: Run, in_database: dict[str, tuple[float, int]] | None = None
+) -> tuple[list[float], Counter[str]]:
+    """The observed latencies and the routes; every wrong or missing decision goes to
+    run.errors (a decision the observer did not see is checked in customs' database, when
+    read: `decided_in_database`)."""
     latencies: list[float] = []
     routes: Counter[str] = Counter()
     for order_no in run.last_submit:
         declaration = run.expected[order_no]
         expected = declaration.expected
-        decided = run.decided.get(order_no)
+        decided = run.decided.get(order_no) or (in_database or {}).get(order_no)
         if expected.stage == "submission":
             continue  # refused already, checked at the POST; the others never complete
         if decided is None:
@@ -487,7 +494,8 @@ def _check_outcomes(run: Run) -> tuple[list[float], Counter[str]]:
             run.errors.append(f"{order_no}: expected {expected.code}, got {status}")
         elif expected.stage != "declaration" and status not in (800, 300, 500):
             run.errors.append(f"{order_no}: expected a route, got {status}")
-        latencies.append(run.latency(order_no))
+        if order_no in run.decided:
+            latencies.append(run.latency(order_no))
     for reference, order_no in run.duplicate_references.items():
         rejected = run.rejected_documents.get(reference)
         if rejected is None:
@@ -645,7 +653,7 @@ def main() -> None:
             run.absorb(decisions)
             observer.join(0.1)
 
-    latencies, routes = _check_outcomes(run)
+    latencies, routes = _check_outcomes(run, in_database)
     decided_times = [at for at, _ in run.decided.values()]
     submitted = len(run.last_submit)
     wall = (max(decided_times) if decided_times else finished) - started
@@ -694,12 +702,16 @@ def main() -> None:
         + (", ".join(f"{k} x{v}" for k, v in sorted(run.refused_as_expected.items())) or "-")
     )
     if in_database is not None:
+        started_wall = started + time.time() - time.monotonic()
+        last = max((at for at, _ in in_database.values()), default=started_wall)
         print(
             f"customs' database: {len(in_database)} of the {len(to_decide)} declarations to "
-            f"decide are decided (the observer saw {sum(k in run.decided for k in to_decide)})"
+            f"decide are decided (the observer saw {sum(k in run.decided for k in to_decide)}): "
+            f"{len(in_database) / max(last - started_wall, 1e-9):,.0f}/s from the first "
+            "submission to the last decision's commit"
         )
         committed: dict[int, list[float]] = {}
-        for order_no, decided_at in in_database.items():
+        for order_no, (decided_at, _) in in_database.items():
             tenth = min(9, int((run.last_submit[order_no] - started) / span))
             committed.setdefault(tenth, []).append(decided_at - run.last_submit_wall[order_no])
         everyone = [latency for tenth in committed.values() for latency in tenth]

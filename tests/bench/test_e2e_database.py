@@ -63,7 +63,13 @@ def test_each_decided_declaration_has_the_time_of_its_inventory_s_first_final_re
 
     decided = decided_in_database(url, run_orders)
 
-    expected = {"released": 0.45, "reviewed": 0.3, "rejected": 0.2, "refused": 0.05}
+    expected = {
+        "released": (0.45, 800),
+        "reviewed": (0.3, 300),
+        "rejected": (0.2, 100),
+        "refused": (0.05, -621028),
+    }
     assert sorted(decided) == sorted(expected)
-    for order_no, after in expected.items():
-        assert decided[order_no] == pytest.approx(T0.timestamp() + after)
+    for order_no, (after, status) in expected.items():
+        assert decided[order_no][0] == pytest.approx(T0.timestamp() + after)
+        assert decided[order_no][1] == status

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from bench.e2e import Run, stage_latencies
+from bench.e2e import Run, _check_outcomes, stage_latencies
 from clearway import traffic
 
 # wall-clock seconds after the POST of each declaration's last document
@@ -52,3 +52,23 @@ def test_the_run_keeps_each_declaration_s_expected_outcome_not_its_documents() -
     assert run.expected[good.order_no].expected == good.expected
     assert run.expected[refused.order_no].expected.code == "0002"
     assert run.expecting == 1  # a document refused at its POST never reaches a decision
+
+
+def test_a_decision_the_observer_missed_is_checked_in_customs_database() -> None:
+    routed, rejected, lost = traffic.generate(3, seed=11, bad_share=0, risky_share=0)
+    run = Run()
+    for n, declaration in enumerate((routed, rejected, lost)):
+        run.plan(declaration)
+        run.last_submit[declaration.order_no] = float(n)
+        run.last_submit_wall[declaration.order_no] = 1000.0 + n
+    # the observer saw none; customs' database holds two of them decided
+    in_database = {routed.order_no: (1000.4, 800), rejected.order_no: (1001.3, 100)}
+
+    latencies, routes = _check_outcomes(run, in_database)
+
+    assert routes == {"release": 1, "reject": 1}
+    assert latencies == []  # no publication seen: the database's figures give those
+    assert run.errors == [
+        f"{rejected.order_no}: expected a route, got 100",
+        f"{lost.order_no}: no decision (good)",
+    ]
