@@ -231,8 +231,8 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
 # from the records' timestamps, and each fetch that finds records costs the embedded broker a
 # listing of every batch the topic stores (see messaging.worker.WorkerSpec). On a long run it
 # falls behind (39-54 s after ten minutes at 250/s); read again at once while behind, it still
-# fell 31 s behind at 200/s, and the broker took 44% of a core instead of 28-30%: the bench's
-# count in customs' database (`decided_in_database`) says what was decided meanwhile.
+# fell 31 s behind in ten minutes at 200/s, and the broker took 44% of a core against 31% paced
+# (one run each): customs' database (`decided_in_database`) says what was decided meanwhile.
 OBSERVER_POLL_RECORDS = 5000
 OBSERVER_PERIOD_S = 0.25
 
