@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -104,21 +104,19 @@ with engine.begin() as conn:
 """
 
 
-def test_the_worker_relays_rows_another_process_commits_without_waiting_for_its_poll(
-    broker, database, monkeypatch
-):
-    path, engine = database
-    # polling alone would find the rows a minute after the relay found the outbox empty
+def _relayed_at_once(
+    broker: Any, engine: Engine, monkeypatch: Any, commit: Callable[[], None]
+) -> None:
+    """A worker whose relay would poll once a minute publishes the 3 rows `commit` commits
+    (outside this worker) at once: its doorbell was rung."""
     monkeypatch.setattr(worker_module, "OutboxRelay", partial(OutboxRelay, idle_sleep_s=60))
     spec = WorkerSpec(service="bell", engine=engine, tables=harness_runtime, topics=(), handlers={})
     worker = Worker(spec, broker.settings)
     worker.start()
     try:
-        time.sleep(0.5)  # the relay found the outbox empty and waits
+        time.sleep(1.0)  # the relay found the outbox empty and waits a minute
         started = time.monotonic()
-        subprocess.run(
-            [sys.executable, "-c", _STAGE_IN_ANOTHER_PROCESS, path], cwd=ROOT, check=True
-        )
+        commit()
         records = read_topic(broker.settings, CUSTOMS_INBOUND.name, 3)
         assert len(records) == 3
         assert time.monotonic() - started < 20
@@ -127,6 +125,20 @@ def test_the_worker_relays_rows_another_process_commits_without_waiting_for_its_
         worker.stop.set()
         worker.relay.wake()  # out of its minute's wait
         worker.join()
+
+
+def test_the_worker_relays_rows_another_process_commits_without_waiting_for_its_poll(
+    broker, database, monkeypatch
+):
+    path, engine = database
+    _relayed_at_once(
+        broker,
+        engine,
+        monkeypatch,
+        lambda: subprocess.run(
+            [sys.executable, "-c", _STAGE_IN_ANOTHER_PROCESS, path], cwd=ROOT, check=True
+        ),
+    )
 
 
 # --- PostgreSQL: NOTIFY with the staged rows, a LISTENing session in the relay's worker --------
@@ -194,23 +206,9 @@ def test_the_postgres_doorbell_listens_again_after_its_session_was_lost(postgres
 def test_the_worker_relays_rows_another_session_commits_to_postgres_without_its_poll(
     broker, postgres, monkeypatch
 ):
-    monkeypatch.setattr(worker_module, "OutboxRelay", partial(OutboxRelay, idle_sleep_s=60))
-    spec = WorkerSpec(
-        service="bell", engine=postgres, tables=harness_runtime, topics=(), handlers={}
-    )
-    worker = Worker(spec, broker.settings)
-    worker.start()
-    try:
-        time.sleep(1.0)  # the relay found the outbox empty and waits a minute
-        started = time.monotonic()
+    def commit_elsewhere() -> None:  # another engine: nothing in this process wakes the relay
         other = make_engine(postgres.url.render_as_string(hide_password=False))
-        _stage(other, 3)  # another engine: nothing in this process wakes the relay
+        _stage(other, 3)
         other.dispose()
-        records = read_topic(broker.settings, CUSTOMS_INBOUND.name, 3)
-        assert len(records) == 3
-        assert time.monotonic() - started < 20
-        assert worker.relay.published == 3
-    finally:
-        worker.stop.set()
-        worker.relay.wake()
-        worker.join()
+
+    _relayed_at_once(broker, postgres, monkeypatch, commit_elsewhere)
