@@ -131,6 +131,19 @@ def _key(dbapi_connection: Any) -> int:
     return id(getattr(dbapi_connection, "dbapi_connection", None) or dbapi_connection)
 
 
+def answerer(engine: Engine, wake: Callable[[], None]) -> Callable[[threading.Event], None] | None:
+    """The loop that calls `wake` whenever another process commits outbox rows to `engine`'s
+    database (a thread's, until its stop event is set); None where no doorbell can be had (an
+    in-memory SQLite database, or another relay listens on the file): the relay polls."""
+    if engine.dialect.name == "postgresql":
+        return lambda stop: answer_postgres(engine, wake, stop)
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    sock = listen(path) if path and path != ":memory:" else None
+    if sock is None:
+        return None
+    return lambda stop: answer(sock, wake, stop)
+
+
 def answer_postgres(
     engine: Engine, wake: Callable[[], None], stop: threading.Event, *, retry_s: float = 1.0
 ) -> None:

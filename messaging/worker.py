@@ -130,15 +130,9 @@ class Worker:
         """Start the relay, the consumer and the health endpoint in background threads."""
         self._spawn("relay", self.relay.run)
         # rows another process (the service's API) commits ring the relay awake
-        engine = self.spec.engine
-        if engine.dialect.name == "postgresql":
-            self._spawn(
-                "doorbell", lambda stop: doorbell.answer_postgres(engine, self.relay.wake, stop)
-            )
-        path = engine.url.database if engine.dialect.name == "sqlite" else None
-        bell = doorbell.listen(path) if path and path != ":memory:" else None
+        bell = doorbell.answerer(self.spec.engine, self.relay.wake)
         if bell is not None:
-            self._spawn("doorbell", lambda stop: doorbell.answer(bell, self.relay.wake, stop))
+            self._spawn("doorbell", bell)
         if self.consumer is not None:
             self._spawn("consumer", self.consumer.run)
         for name, loop in self.spec.loops:
