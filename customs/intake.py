@@ -56,6 +56,7 @@ from customs.domain.receipts import ReturnStatus
 from customs.numbering import inventory_numbers
 from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
+from messaging.rows import write_rows
 from schemas.envelope import Envelope, utc_now
 from schemas.events import DocumentReceivedV1
 from schemas.ids import uuid7
@@ -561,24 +562,26 @@ class _Segment:
     # -- writing ------------------------------------------------------------------------------
     def _write(self) -> None:
         session = self.session
-        session.execute(_INSERT_DECLARED_KEY, self.declared_keys)
+        write_rows(session, _INSERT_DECLARED_KEY, self.declared_keys)
         changed = [self.documents[i] for i in self.changed_documents]
-        session.execute(
+        write_rows(
+            session,
             _SET_DOCUMENT,
             [
                 {"row_id": r.id, "status": r.return_status, "number": r.invt_no, "at": self.now}
                 for r in changed
             ],
         )
-        session.execute(_INSERT_RECEIPT, self.receipts)
+        write_rows(session, _INSERT_RECEIPT, self.receipts)
         new = set(self.new_declarations)
         if new:
-            session.execute(
-                _INSERT_DECLARATION, [self.declarations[i] for i in self.new_declarations]
+            write_rows(
+                session, _INSERT_DECLARATION, [self.declarations[i] for i in self.new_declarations]
             )
         existing = self.changed_declarations - new
         if existing:
-            session.execute(
+            write_rows(
+                session,
                 _SET_DECLARATION,
                 [
                     {
@@ -589,7 +592,8 @@ class _Segment:
                 ],
             )
         if self.changed_quota:
-            session.execute(
+            write_rows(
+                session,
                 _SET_QUOTA,
                 [
                     {"k": key, "y": year, "units": self.quota_used[(key, year)]}
@@ -597,7 +601,7 @@ class _Segment:
                 ],
             )
         if self.quota_uses:
-            session.execute(_INSERT_QUOTA_USE, self.quota_uses)
+            write_rows(session, _INSERT_QUOTA_USE, self.quota_uses)
 
 
 def _keep_latest(

@@ -27,6 +27,7 @@ from customs.db import Decision, Declaration, Document, Receipt
 from customs.domain.clearance import ROUTES, TransitionRefused, receipt_info, transition
 from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
+from messaging.rows import write_rows
 from schemas.envelope import utc_now
 from schemas.events import RiskAssessedV1
 
@@ -182,9 +183,10 @@ def _write(
     changed = [d for d in declarations if d.changed]
     if not changed:
         return
-    session.execute(_INSERT_RECEIPT, receipts)
-    session.execute(_INSERT_DECISION, decisions)
-    session.execute(
+    write_rows(session, _INSERT_RECEIPT, receipts)
+    write_rows(session, _INSERT_DECISION, decisions)
+    write_rows(
+        session,
         _SET_DECLARATION,
         [
             {
@@ -197,7 +199,8 @@ def _write(
             for d in changed
         ],
     )
-    session.execute(
+    write_rows(
+        session,
         _SET_INVENTORY,
         [{"row_id": i, "v_status": code, "v_at": now} for i, code in inventories.items()],
     )

@@ -31,6 +31,7 @@ from customs.intake import Stored, decide_on_arrival
 from customs.timefmt import pre_entry_number, return_time
 from customs.validation import check_formats
 from messaging.outbox import stage
+from messaging.rows import write_rows
 from schemas.envelope import utc_now
 from schemas.events import DocumentReceivedV1
 from schemas.ids import time_ordered_ids
@@ -198,10 +199,10 @@ def write_submissions(customs: Customs, group: Sequence[_Prepared]) -> list[Subm
     (2), customs' decision on each document (its receipt, the declaration it completes), the
     events those raise, and each caller's `finish`."""
     with customs.engine.begin() as conn:
-        conn.execute(_INSERT_SUBMISSION, [p.submission for p in group])
-        conn.execute(_INSERT_DOCUMENT, [d for p in group for d in p.documents])
-        conn.execute(_INSERT_PARTY, [row for p in group for row in p.parties])
-        conn.execute(_INSERT_RECEIPT, [r for p in group for r in p.receipts])
+        write_rows(conn, _INSERT_SUBMISSION, [p.submission for p in group])
+        write_rows(conn, _INSERT_DOCUMENT, [d for p in group for d in p.documents])
+        write_rows(conn, _INSERT_PARTY, [row for p in group for row in p.parties])
+        write_rows(conn, _INSERT_RECEIPT, [r for p in group for r in p.receipts])
         decided = decide_on_arrival(
             customs,
             conn,

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from messaging.outbox import stage
+from messaging.rows import write_rows
 from messaging.settings import KafkaSettings
 from messaging.tables import RuntimeTables
 from schemas.envelope import Envelope, utc_now
@@ -333,7 +334,7 @@ class ConsumerLoop:
                     handler(ctx, payload)
             stage(session, self._tables, staged)
             if done:
-                session.execute(self._insert_done, done)
+                write_rows(session, self._insert_done, done)
         self.stats.processed += len(done)
         self.stats.duplicates += duplicates
         if self._on_db_commit is not None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Engine,
     Row,
     Select,
+    Table,
     bindparam,
     delete,
     func,
@@ -23,7 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
+from messaging.rows import write_rows
 from messaging.tables import RuntimeTables
 from schemas.envelope import Envelope, utc_now
 from schemas.events import event_type
@@ -70,9 +73,20 @@ def stage(
                 "created_at": now,
             }
         )
-    db.execute(insert(tables.outbox), rows)
+    write_rows(db, _insert(tables.outbox), rows)
     if _dialect(db) == "postgresql":
         db.execute(_NOTIFY)  # delivered when the transaction commits, never if it rolls back
+
+
+_INSERTS: dict[Table, Insert] = {}
+
+
+def _insert(table: Table) -> Insert:
+    """The outbox's INSERT, built once per table (hot paths keep their statements)."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table)
+    return statement
 
 
 # PostgreSQL: the channel a relay LISTENs on for outbox rows any process commits (`doorbell`).

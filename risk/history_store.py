@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from clearway.database import as_utc, insert_or_ignore
+from messaging.rows import write_rows
 from risk.db import metadata
 from risk.domain.history import History, count_within, other_buyers
 from risk.domain.prices import (
@@ -58,8 +59,10 @@ RESERVOIR_SIZE = 200
 _CENTS = Decimal("0.00001")  # prices come back from the database at the Money scale
 
 _RECORD = metadata.tables["declaration_record"]
+_INSERT_RECORD = insert(_RECORD)
 _RESERVOIR = metadata.tables["price_reservoir"]
 _SAMPLE = metadata.tables["price_sample"]
+_INSERT_SAMPLE = insert(_SAMPLE)
 
 # Statements built once: only their parameters change between runs.
 _CODE: BindParameter[str] = bindparam("code")
@@ -300,7 +303,7 @@ class Reservoirs:
     def write(self, conn: Connection) -> None:
         """Store the counts and the slots the offers changed."""
         if self._counted:
-            conn.execute(_COUNT, [{"k": k, "n": self._seen[k]} for k in sorted(self._counted)])
+            write_rows(conn, _COUNT, [{"k": k, "n": self._seen[k]} for k in sorted(self._counted)])
         added, replaced = [], []
         for (key, slot), (price, declaration_id) in sorted(self._changed.items()):
             if slot < min(self._stored_seen[key], self.size):
@@ -315,9 +318,9 @@ class Reservoirs:
                     }
                 )
         if added:
-            conn.execute(insert(_SAMPLE), added)
+            write_rows(conn, _INSERT_SAMPLE, added)
         if replaced:
-            conn.execute(_REPLACE, replaced)
+            write_rows(conn, _REPLACE, replaced)
         self._stored_seen.update((key, self._seen[key]) for key in self._counted)
         self._counted.clear()
         self._changed.clear()
@@ -468,7 +471,7 @@ class RunHistory:
     def write(self, conn: Connection) -> None:
         """Store the records and price samples the run added."""
         if self._records:
-            conn.execute(insert(_RECORD), self._records)
+            write_rows(conn, _INSERT_RECORD, self._records)
             self._records.clear()
         self.prices.write(conn)
 

@@ -23,6 +23,7 @@ from sqlalchemy import BindParameter, Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from messaging.consumer import HandlerContext
+from messaging.rows import write_rows
 from risk import scoring
 from risk.db import metadata
 from risk.domain.rules import Assessment, RuleSet, assess
@@ -44,6 +45,9 @@ RulesInForce = Callable[[Session], RuleSet]
 _OBSERVATION = metadata.tables["observation"]
 _ASSESSMENT = metadata.tables["risk_assessment"]
 _LABEL = metadata.tables["risk_label"]
+_INSERT_OBSERVATION = insert(_OBSERVATION)
+_INSERT_ASSESSMENT = insert(_ASSESSMENT)
+_INSERT_LABEL = insert(_LABEL)
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
 _OBSERVED = select(_OBSERVATION.c.document_id).where(_OBSERVATION.c.document_id.in_(_IDS))
 _ASSESSED = select(_ASSESSMENT.c.declaration_id, _ASSESSMENT.c.facts).where(
@@ -159,15 +163,15 @@ class Intake:
 
         assessments = self._conclude(assessing, rules) if rules is not None else []
         if observations:
-            conn.execute(insert(_OBSERVATION), observations)
+            write_rows(conn, _INSERT_OBSERVATION, observations)
         if history is not None:
             history.write(conn)
             self.recall.stage(session, history)
         tallies.write(conn)
         if assessments:
-            conn.execute(insert(_ASSESSMENT), assessments)
+            write_rows(conn, _INSERT_ASSESSMENT, assessments)
         if new_labels:
-            conn.execute(insert(_LABEL), new_labels)
+            write_rows(conn, _INSERT_LABEL, new_labels)
 
     def _conclude(self, assessing: list[_Assessing], rules: RuleSet) -> list[dict[str, Any]]:
         """The learned model's part (one call for the run), the rows and the announcements."""

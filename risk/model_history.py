@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from messaging.rows import write_rows
 from risk.db import metadata
 from risk.model.features import HISTORY_KEYS, Declared, History, Tally
 
@@ -27,6 +28,7 @@ def _keys(declared: Declared) -> list[tuple[str, str]]:
 
 
 _TALLY = metadata.tables["risk_history_tally"]
+_INSERT_TALLY = insert(_TALLY)
 _COLUMNS = (
     _TALLY.c.kind,
     _TALLY.c.key,
@@ -162,9 +164,9 @@ class Tallies:
             else:
                 added.append({"kind": kind, "key": key, **values})
         if added:
-            conn.execute(insert(_TALLY), added)
+            write_rows(conn, _INSERT_TALLY, added)
         if changed:
-            conn.execute(_WRITE, changed)
+            write_rows(conn, _WRITE, changed)
         self._stored |= self._changed
         self._changed.clear()
 
