@@ -11,7 +11,9 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
 
     bootstrap_servers: str = "127.0.0.1:9092"
-    # The embedded broker answers a fetch only when fetch_max_wait_ms expires, and completes a
+    # Under steady traffic the embedded broker answers a fetch about when fetch_max_wait_ms
+    # expires (only a record arriving after an idle spell answers it sooner: measured with a
+    # 250 ms wait, p50 5 ms after idle, 63 ms with a record every 5-30 ms), and it completes a
     # group join after about half of the session timeout (measured: 6 s -> 3 s, 2 s -> 1 s,
     # never under 1 s): both stay small on the decision path.
     fetch_max_wait_ms: int = 20
