@@ -81,7 +81,7 @@ def _compile(statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]) -> 
     names = compiled.positiontup
     # a column default computed in Python is a parameter no row gives: SQLAlchemy fills it
     if (
-        names is None
+        not names
         or compiled.literal_execute_params
         or compiled.post_compile_params
         or any(name not in keys for name in names)
