@@ -69,7 +69,9 @@ def write_rows(
 
 
 def _plan(statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
-    plans = _PLANS.setdefault(statement, {})
+    plans = _PLANS.get(statement)
+    if plans is None:
+        plans = _PLANS[statement] = {}
     key = (dialect.name, keys)
     if key not in plans:
         plans[key] = _compile(statement, dialect, keys)
