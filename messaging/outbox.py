@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from kafka import KafkaProducer
@@ -78,15 +79,10 @@ def stage(
         db.execute(_NOTIFY)  # delivered when the transaction commits, never if it rolls back
 
 
-_INSERTS: dict[Table, Insert] = {}
-
-
+@cache
 def _insert(table: Table) -> Insert:
     """The outbox's INSERT, built once per table (hot paths keep their statements)."""
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = insert(table)
-    return statement
+    return insert(table)
 
 
 # PostgreSQL: the channel a relay LISTENs on for outbox rows any process commits (`doorbell`).
