@@ -96,7 +96,8 @@ class ConsumerStats:
     dead_lettered: int = 0
     technical_retries: int = 0
     batches: int = 0
-    uncommitted_batches: int = 0
+    refused_commits: int = 0
+    offset_commits: int = 0
     last_error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -173,42 +174,67 @@ class ConsumerLoop:
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Poll, handle and commit until `stop` is set; then close cleanly."""
+        """Poll, handle and commit until `stop` is set; then close cleanly.
+
+        Offsets are committed at most once per `commit_interval_ms` while records keep coming,
+        at once when a poll finds nothing new, and at stop. A batch is in the database with its
+        inbox rows before its offsets are committed, so offsets committed late (a crash, or a
+        rebalance handing the partition to another consumer first) only mean records read
+        again, which the inbox skips as duplicates. Each commit is a round trip to the group
+        coordinator, about 1 ms of this process's CPU with kafka-python: committing once per
+        batch cost bench.e2e at 150/s 0.25 ms per declaration in the customs worker (2.34 ->
+        2.09) and 0.4 in risk's (3.03 -> 2.61).
+        """
         consumer = self._build_consumer()
+        pending: dict[TopicPartition, OffsetAndMetadata] = {}
+        interval_s = self._settings.commit_interval_ms / 1000
+        committed_at = time.monotonic()
         try:
             while not stop.is_set():
                 polled_at = time.monotonic()
                 polled = consumer.poll(timeout_ms=100, max_records=self._settings.max_poll_records)
                 if consumer.assignment():
                     self.assigned.set()
+                if polled:
+                    records = [r for batch in polled.values() for r in batch]
+                    self.handle_batch(records, stop)
+                    for tp, batch in polled.items():
+                        pending[TopicPartition(tp.topic, tp.partition)] = OffsetAndMetadata(
+                            batch[-1].offset + 1, "", -1
+                        )
+                if pending and (not polled or time.monotonic() - committed_at >= interval_s):
+                    self._commit(consumer, pending)
+                    committed_at = time.monotonic()
                 if not polled:
                     continue
-                records = [r for batch in polled.values() for r in batch]
-                self.handle_batch(records, stop)
-                offsets = {
-                    TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(
-                        batch[-1].offset + 1, "", -1
-                    )
-                    for tp, batch in polled.items()
-                }
-                try:
-                    consumer.commit(offsets)
-                except CommitFailedError as exc:
-                    # The group moved on while the batch was handled (a batch slower than
-                    # max_poll_interval_ms, a rebalance). The batch is in the database with its
-                    # inbox rows: whoever gets the partitions again skips it as duplicates.
-                    self.stats.uncommitted_batches += 1
-                    log.warning("offsets not committed, the batch will be skipped: %s", exc)
                 # A consumer off the decision path reads at most once per interval: a fetch
                 # that finds records answers at once, and the embedded broker lists every
                 # record batch its partition stores to answer it (see WorkerSpec).
                 rest = self._poll_interval_s - (time.monotonic() - polled_at)
                 if rest > 0:
                     stop.wait(rest)
+            if pending:
+                self._commit(consumer, pending)
         finally:
             consumer.close(autocommit=False)
             if self._producer is not None:
                 self._producer.close(timeout=5)
+
+    def _commit(
+        self, consumer: KafkaConsumer, pending: dict[TopicPartition, OffsetAndMetadata]
+    ) -> None:
+        """Commit the offsets handled so far; `pending` is emptied either way."""
+        offsets = dict(pending)
+        pending.clear()
+        try:
+            consumer.commit(offsets)
+            self.stats.offset_commits += 1
+        except CommitFailedError as exc:
+            # The group moved on while the batches were handled (a batch slower than
+            # max_poll_interval_ms, a rebalance). They are in the database with their inbox
+            # rows: whoever gets the partitions again skips them as duplicates.
+            self.stats.refused_commits += 1
+            log.warning("offsets not committed, the records will be read again: %s", exc)
 
     def _build_consumer(self) -> KafkaConsumer:
         s = self._settings

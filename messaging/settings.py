@@ -21,6 +21,9 @@ class KafkaSettings(BaseSettings):
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
     max_poll_records: int = 500
+    # A consumer commits its offsets at most this often while records keep coming (at once
+    # when it runs out of them, and when it stops): see ConsumerLoop.run.
+    commit_interval_ms: int = 1_000
     request_timeout_ms: int = 30_000
     # How long a producer may block waiting for metadata before the relay backs off and retries.
     max_block_ms: int = 5_000

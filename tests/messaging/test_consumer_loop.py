@@ -176,7 +176,7 @@ def test_a_batch_slower_than_max_poll_interval_loses_no_event_and_stops_nothing(
     events = [received(key=f"order-{n}") for n in range(5)]
     with running(consumer_loop(engine, broker.settings, handler=slow)) as loop:
         publish(broker.settings, TOPIC, *(_bytes(e) for e in events))
-        wait_for(lambda: loop.stats.uncommitted_batches >= 1, timeout_s=20)
+        wait_for(lambda: loop.stats.refused_commits >= 1, timeout_s=20)
         late = received(key="order-9")
         publish(broker.settings, TOPIC, _bytes(late))
         wait_for(lambda: effects(engine, late.payload.document_id) == 1, timeout_s=20)
@@ -246,3 +246,48 @@ def test_a_paced_loop_reads_at_most_once_per_interval_and_loses_nothing(broker, 
     # a poll waits up to 0.1 s for records, so one batch may come that much late after its poll
     assert all(gap >= interval - 0.15 for gap in gaps), gaps
     assert len(calls) <= 6, calls
+
+
+def test_offsets_are_committed_once_per_interval_under_traffic_and_all_of_them_when_idle(
+    broker, engine
+):
+    """Records arriving every 40 ms come in many small batches, but their offsets are committed
+    at most once per commit interval; once no more come, everything handled is committed: the
+    group's committed offset is the end of the partition, and a consumer of the group started
+    afterwards reads only what was published since."""
+    import time
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    from messaging.producer import build_producer
+
+    settings = broker.settings.model_copy(update={"commit_interval_ms": 500})
+    events = [received(key="order-1") for _ in range(30)]
+    with running(consumer_loop(engine, settings)) as loop:
+        wait_for(loop.assigned.is_set)
+        producer = build_producer(settings, client_id="test-producer")
+        try:
+            for event in events:  # about 1.2 s of events, one record batch each
+                producer.send(TOPIC, key=b"order-1", value=_bytes(event)[1]).get(timeout=10)
+                time.sleep(0.04)
+        finally:
+            producer.close(timeout=5)
+        wait_for(lambda: loop.stats.processed == len(events))
+        partition = TopicPartition(TOPIC, 0)
+        reader = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id="test-group")
+        try:
+            end = reader.end_offsets([partition])[partition]
+            wait_for(lambda: reader.committed(partition) == end)  # while the loop still runs
+        finally:
+            reader.close()
+        batches, commits = loop.stats.batches, loop.stats.offset_commits
+    assert batches >= 10, batches
+    # under traffic once per 0.5 s (about 1.2 s of it), then once when it ran out of records
+    assert commits <= 5, (commits, batches)
+
+    late = received(key="order-2")
+    publish(settings, TOPIC, _bytes(late))
+    with running(consumer_loop(engine, settings)) as again:
+        wait_for(lambda: effects(engine, late.payload.document_id) == 1)
+    assert (again.stats.processed, again.stats.duplicates) == (1, 0)
+    assert all(effects(engine, e.payload.document_id) == 1 for e in events)
