@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlmodel import col
@@ -19,8 +21,13 @@ from customs.domain.receipts import ReturnStatus
 from customs.numbering import inventory_number
 from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
-from schemas.envelope import utc_now
-from schemas.events import DocumentAcceptedV1, DocumentReceivedV1, DocumentRejectedV1
+from schemas.envelope import Envelope, utc_now
+from schemas.events import (
+    DocumentAcceptedV1,
+    DocumentReceivedV1,
+    DocumentRejectedV1,
+    DocumentsAcceptedV1,
+)
 
 
 class NotFound(LookupError):
@@ -197,6 +204,44 @@ def parties_of(head: dict[str, str], sender_code: str) -> dict[str, str]:
     parties = {role: head[role] for role in PARTY_FIELDS if head.get(role)}
     parties["copCode"] = sender_code
     return parties
+
+
+# Documents in one DocumentsAcceptedV1 at most: a CEB message carries up to a hundred.
+ACCEPTED_PER_EVENT = 100
+
+
+def accepted_together(staged: Sequence[Envelope[Any]]) -> list[Envelope[Any]]:
+    """The events a transaction staged, each request's DocumentAcceptedV1 merged into
+    DocumentsAcceptedV1 (at most ACCEPTED_PER_EVENT documents each), in the place of its first
+    document's; the other events keep their places.
+
+    One record per request instead of one per document: the relay, the broker and every
+    consumer of customs.events pay per record. The merged event is caused by the request (its
+    correlation id) and keyed by its first document's key; tenants' webhooks still get one
+    receipt per document (the gateway splits it)."""
+    out: list[Envelope[Any]] = []
+    groups: list[tuple[int, Envelope[Any], list[DocumentAcceptedV1]]] = []
+    open_by_request: dict[str, list[DocumentAcceptedV1]] = {}
+    for envelope in staged:
+        payload = envelope.payload
+        if not isinstance(payload, DocumentAcceptedV1):
+            out.append(envelope)
+            continue
+        documents = open_by_request.get(envelope.correlation_id)
+        if documents is None or len(documents) == ACCEPTED_PER_EVENT:
+            documents = open_by_request[envelope.correlation_id] = []
+            groups.append((len(out), envelope, documents))
+            out.append(envelope)  # replaced below
+        documents.append(payload)
+    for index, first, documents in groups:
+        out[index] = Envelope[Any](
+            producer=first.producer,
+            correlation_id=first.correlation_id,
+            causation_id=first.correlation_id,
+            key=first.key,
+            payload=DocumentsAcceptedV1(documents=tuple(documents)),
+        )
+    return out
 
 
 def accepted_event(

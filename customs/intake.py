@@ -47,7 +47,7 @@ from customs.db import (
     Receipt,
     runtime,
 )
-from customs.deciding import accepted_event, process_received
+from customs.deciding import accepted_event, accepted_together, process_received
 from customs.domain import clearance
 from customs.domain.declarations import decide
 from customs.domain.matching import Doc
@@ -148,7 +148,9 @@ def decide_on_arrival(
     Decisions on the documents of one partition key (orderNo for the import set) never
     interleave: on SQLite the transaction holds the one write lock from its first insert on; on
     PostgreSQL it first takes a transaction lock per key (`keylocks`), as one consumer per Kafka
-    partition used to. The events raised are caused by the arrival (causation: the document id).
+    partition used to. The events raised are caused by the arrival (causation: the document id),
+    but for the documents accepted: each request's are announced in one event
+    (`deciding.accepted_together`).
     """
     keylocks.lock_keys(conn, [event.business_key for event, _ in arrived])
     staged: list[Envelope[Any]] = []
@@ -181,7 +183,7 @@ def decide_on_arrival(
             document_id: status
             for document_id, status in session.execute(_STATUSES, {"ids": ids}).tuples()
         }
-    return Decided(staged, statuses)
+    return Decided(accepted_together(staged), statuses)
 
 
 def process_received_run(

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -33,6 +33,7 @@ from gateway.domain.signing import sign_webhook
 from gateway.tenancy import Invalid, NotFound, audit
 from messaging.consumer import HandlerContext
 from schemas.envelope import utc_now
+from schemas.events import DocumentsAcceptedV1
 
 log = logging.getLogger(__name__)
 LEASE_S = 60
@@ -180,15 +181,13 @@ def fan_out_batch(
         return
     now = utc_now()
     rows: list[dict[str, Any]] = []
-    for ctx, customs_event in run:
+    for ctx, event_id, customs_event in _receipts(run):
         event_type = str(getattr(customs_event, "type", ""))
         targets = routes.subscribers(event_type, getattr(customs_event, "parties", None) or {})
         if not targets:
             continue
-        envelope = ctx.envelope
-        event_id = str(envelope.event_id)
         data = customs_event.model_dump(mode="json")
-        body = rules.payload(event_id, event_type, envelope.occurred_at.isoformat(), data)
+        body = rules.payload(event_id, event_type, ctx.envelope.occurred_at.isoformat(), data)
         rows.extend(
             {
                 "subscription_id": subscription_id,
@@ -206,6 +205,22 @@ def fan_out_batch(
         session.execute(insert(WebhookDelivery), rows)
         if on_commit is not None:
             event.listen(session, "after_commit", lambda _session: on_commit(), once=True)
+
+
+def _receipts(
+    run: Sequence[tuple[HandlerContext, BaseModel]],
+) -> Iterator[tuple[HandlerContext, str, BaseModel]]:
+    """Each event of the run as tenants receive it, with its id: customs announces a request's
+    accepted documents together (DocumentsAcceptedV1), a tenant gets one
+    `customs.document_accepted.v1` per document, its id derived from the announcement's and the
+    document's (the same again if the announcement is read again)."""
+    for ctx, customs_event in run:
+        if isinstance(customs_event, DocumentsAcceptedV1):
+            for document in customs_event.documents:
+                receipt_id = uuid.uuid5(ctx.envelope.event_id, str(document.document_id))
+                yield ctx, str(receipt_id), document
+        else:
+            yield ctx, str(ctx.envelope.event_id), customs_event
 
 
 # built once: the worker reads it for every batch of customs' events

@@ -13,7 +13,12 @@ from gateway.settings import GatewaySettings
 from gateway.webhooks import Deliverer, fan_out_batch
 from messaging.consumer import Batched
 from messaging.worker import WorkerSpec, run_forever
-from schemas.events import ClearanceChangedV1, DocumentAcceptedV1, DocumentRejectedV1
+from schemas.events import (
+    ClearanceChangedV1,
+    DocumentAcceptedV1,
+    DocumentRejectedV1,
+    DocumentsAcceptedV1,
+)
 from schemas.topics import CUSTOMS_EVENTS
 
 
@@ -27,14 +32,15 @@ def spec(settings: GatewaySettings | None = None) -> WorkerSpec:
         deliverer = Deliverer(engine, SecretBox(settings.data_key))
         loops.append(("webhooks", deliverer.run))
         handle = partial(fan_out_batch, on_commit=deliverer.wake)
-    fan_out = Batched(handle)  # one handler: a run of all three types is one call
+    fan_out = Batched(handle)  # one handler: a run of all these types is one call
     return WorkerSpec(
         service="gateway",
         engine=engine,
         tables=runtime,
         topics=(CUSTOMS_EVENTS,),
         handlers={
-            DocumentAcceptedV1: fan_out,
+            DocumentsAcceptedV1: fan_out,
+            DocumentAcceptedV1: fan_out,  # customs published these before DocumentsAcceptedV1
             DocumentRejectedV1: fan_out,
             ClearanceChangedV1: fan_out,
         },

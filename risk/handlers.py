@@ -7,7 +7,12 @@ from risk.domain.rules import RuleSet
 from risk.intake import Intake
 from risk.model.gbm import RiskModel
 from risk.ruleset_store import ActiveRuleSet
-from schemas.events import DeclarationReadyV1, DocumentAcceptedV1, InspectionConcludedV1
+from schemas.events import (
+    DeclarationReadyV1,
+    DocumentAcceptedV1,
+    DocumentsAcceptedV1,
+    InspectionConcludedV1,
+)
 
 
 def handlers(seed: RuleSet, model: RiskModel | None = None) -> HandlerTable:
@@ -16,7 +21,8 @@ def handlers(seed: RuleSet, model: RiskModel | None = None) -> HandlerTable:
     rules only)."""
     intake = Batched(Intake(ActiveRuleSet(seed), model))
     return {
-        DocumentAcceptedV1: intake,
+        DocumentsAcceptedV1: intake,
+        DocumentAcceptedV1: intake,  # customs published these before DocumentsAcceptedV1
         DeclarationReadyV1: intake,
         InspectionConcludedV1: intake,
     }

@@ -36,6 +36,7 @@ from schemas.envelope import utc_now
 from schemas.events import (
     DeclarationReadyV1,
     DocumentAcceptedV1,
+    DocumentsAcceptedV1,
     InspectionConcludedV1,
     RiskAssessedV1,
 )
@@ -86,7 +87,7 @@ class Intake:
         session = run[0][0].session
         session.flush()  # ORM changes made before the run, if any, are what it reads
         conn = session.connection()
-        documents = [e.document_id for _, e in run if isinstance(e, DocumentAcceptedV1)]
+        documents = [d.document_id for _, e in run for d in _accepted(e)]
         declarations = [e.declaration_id for _, e in run if isinstance(e, DeclarationReadyV1)]
         labels = [e.declaration_id for _, e in run if isinstance(e, InspectionConcludedV1)]
         observed = _ids(conn, _OBSERVED, documents)
@@ -105,11 +106,12 @@ class Intake:
         steps: list[tuple[HandlerContext, Any, Any]] = []
         assessing: list[_Assessing] = []
         for ctx, event in run:
-            if isinstance(event, DocumentAcceptedV1):
-                document_id = str(event.document_id)
-                if document_id not in observed:
-                    observed.add(document_id)
-                    steps.append((ctx, event, None))
+            if isinstance(event, DocumentAcceptedV1 | DocumentsAcceptedV1):
+                for document in _accepted(event):
+                    document_id = str(document.document_id)
+                    if document_id not in observed:
+                        observed.add(document_id)
+                        steps.append((ctx, document, None))
             elif isinstance(event, DeclarationReadyV1):
                 declaration_id = str(event.declaration_id)
                 if declaration_id not in facts:
@@ -218,6 +220,16 @@ class Intake:
                 key=event.order_no,
             )
         return rows
+
+
+def _accepted(event: Any) -> Sequence[DocumentAcceptedV1]:
+    """The accepted documents an event announces: customs announces a request's together
+    (DocumentsAcceptedV1), and did one at a time before."""
+    if isinstance(event, DocumentsAcceptedV1):
+        return event.documents
+    if isinstance(event, DocumentAcceptedV1):
+        return (event,)
+    return ()
 
 
 def _ids(conn: Connection, statement: Any, ids: Sequence[Any]) -> set[str]:

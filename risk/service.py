@@ -11,15 +11,20 @@ from risk.db import Observation, RiskAssessment
 from risk.domain.rules import RuleSet
 from risk.intake import Intake, RulesInForce
 from risk.model.gbm import RiskModel
-from schemas.events import DeclarationReadyV1, DocumentAcceptedV1, InspectionConcludedV1
+from schemas.events import (
+    DeclarationReadyV1,
+    DocumentAcceptedV1,
+    DocumentsAcceptedV1,
+    InspectionConcludedV1,
+)
 
 
 class NotFound(LookupError):
     """Risk has not seen that document."""
 
 
-def record_accepted(ctx: HandlerContext, event: DocumentAcceptedV1) -> None:
-    """Keep an accepted customs document as an observation (once, whatever the redeliveries)."""
+def record_accepted(ctx: HandlerContext, event: DocumentsAcceptedV1 | DocumentAcceptedV1) -> None:
+    """Keep accepted customs documents as observations (once, whatever the redeliveries)."""
     Intake(_no_rules)([(ctx, event)])
 
 

@@ -35,7 +35,9 @@ class DocumentReceivedV1(_Event):
 
 
 class DocumentAcceptedV1(_Event):
-    """Customs accepted a document into its database (receipt 120)."""
+    """Customs accepted a document into its database (receipt 120): the body of a tenant's
+    webhook, and an item of DocumentsAcceptedV1. Customs published it on its own before that
+    (consumers still handle those left on the topic)."""
 
     type: Literal["customs.document_accepted.v1"] = "customs.document_accepted.v1"
     document_id: uuid.UUID
@@ -53,6 +55,16 @@ class DocumentAcceptedV1(_Event):
     return_status: Literal[120, 399] = Field(
         default=120, description="120, or 399 where the receipt type has no 120 (export, CEB514)"
     )
+
+
+class DocumentsAcceptedV1(_Event):
+    """Customs accepted documents of one request into its database (receipt 120 each), as one
+    event: what customs publishes instead of a DocumentAcceptedV1 per document, so a message of
+    a hundred documents is one record for the relay, the broker and every consumer, not a
+    hundred. Tenants' webhooks still get one `customs.document_accepted.v1` per document."""
+
+    type: Literal["customs.documents_accepted.v1"] = "customs.documents_accepted.v1"
+    documents: tuple[DocumentAcceptedV1, ...] = Field(min_length=1, max_length=100)
 
 
 class DocumentRejectedV1(_Event):
@@ -189,6 +201,7 @@ class InspectionConcludedV1(_Event):
 Event = Annotated[
     DocumentReceivedV1
     | DocumentAcceptedV1
+    | DocumentsAcceptedV1
     | DocumentRejectedV1
     | DeclarationReadyV1
     | ClearanceChangedV1
@@ -200,6 +213,7 @@ Event = Annotated[
 EVENT_CLASSES: tuple[type[_Event], ...] = (
     DocumentReceivedV1,
     DocumentAcceptedV1,
+    DocumentsAcceptedV1,
     DocumentRejectedV1,
     DeclarationReadyV1,
     ClearanceChangedV1,

@@ -31,7 +31,8 @@ CUSTOMS_EVENTS = Topic(
     partitions=12,
     owner="customs",
     events=(
-        "customs.document_accepted.v1",
+        "customs.document_accepted.v1",  # published before customs.documents_accepted.v1
+        "customs.documents_accepted.v1",
         "customs.document_rejected.v1",
         "customs.declaration_ready.v1",
         "customs.clearance_changed.v1",

@@ -123,7 +123,18 @@ def _state(customs: Customs, events: list[Envelope[Any]] | None, staged: list) -
             return [rename(v) for v in value]
         return names.get(value, value) if isinstance(value, str) else value
 
-    emitted = [rename(json.loads(e.payload.model_dump_json())) for e in staged]
+    # The documents accepted on arrival are announced together (`deciding.accepted_together`),
+    # the others were staged one by one: compared as the documents announced, whichever way.
+    accepted: list[Any] = []
+    emitted: list[Any] = []
+    for envelope in staged:
+        payload = envelope.payload
+        if payload.type == "customs.documents_accepted.v1":
+            accepted.extend(payload.documents)
+        elif payload.type == "customs.document_accepted.v1":
+            accepted.append(payload)
+        else:
+            emitted.append(rename(json.loads(payload.model_dump_json())))
     return {
         "documents": documents,
         "receipts": receipts,
@@ -131,6 +142,10 @@ def _state(customs: Customs, events: list[Envelope[Any]] | None, staged: list) -
         "quotas": quotas,
         "uses": uses,
         "emitted": emitted,
+        "accepted": sorted(
+            (rename(json.loads(a.model_dump_json())) for a in accepted),
+            key=lambda a: json.dumps(a, sort_keys=True),
+        ),
     }
 
 
@@ -197,10 +212,14 @@ def test_documents_decided_on_arrival_equal_their_arrivals_decided_from_the_data
         state["receipts"] = by_document
     for part in expected:
         assert got[part] == expected[part], part
-    assert len(got["emitted"]) > 400
+    assert len(got["emitted"]) > 100 and len(got["accepted"]) > 300
     assert {"customs.declaration_ready.v1", "customs.clearance_changed.v1"} <= {
         e["type"] for e in got["emitted"]
     }
+    # on arrival, each message's accepted documents are one event
+    together = [e.payload for e in published if e.payload.type == "customs.documents_accepted.v1"]
+    assert len(together) < len(got["accepted"]) / 5
+    assert sum(len(e.documents) for e in together) == len(got["accepted"])
 
 
 def test_two_runs_taking_the_same_buyers_quota_at_once_both_count_on_postgresql(
@@ -330,3 +349,57 @@ def test_two_messages_completing_one_declaration_at_once_assess_it_once_on_postg
         staged = session.execute(select(runtime.outbox.c.event_type)).scalars().all()
     assert filed.tax is not None and filed.status == 120
     assert staged.count("customs.declaration_ready.v1") == 1
+
+
+def test_each_requests_accepted_documents_are_announced_together_in_place_of_the_first():
+    """`deciding.accepted_together`: per correlation id (a group commit stages several
+    requests), at most ACCEPTED_PER_EVENT documents an event, other events left in place."""
+    import uuid
+
+    from schemas.events import DocumentAcceptedV1, DocumentRejectedV1
+
+    def accepted(n: int, request: str) -> Envelope[Any]:
+        document = DocumentAcceptedV1(
+            document_id=uuid.UUID(int=n),
+            message_type="CEB311Message",
+            business_key=f"order-{n}",
+            declared_key=f"1105910159/order-{n}",
+            line_count=1,
+        )
+        return Envelope[Any](
+            producer="customs", correlation_id=request, key=f"order-{n}", payload=document
+        )
+
+    refused = Envelope[Any](
+        producer="customs",
+        correlation_id="r1",
+        key="order-9",
+        payload=DocumentRejectedV1(
+            document_id=uuid.UUID(int=9),
+            message_type="CEB311Message",
+            business_key="order-9",
+            return_status=-301010,
+            return_info="duplicate",
+        ),
+    )
+    staged = [accepted(1, "r1"), refused, accepted(2, "r2"), accepted(3, "r1")]
+    staged += [accepted(100 + n, "r3") for n in range(deciding.ACCEPTED_PER_EVENT + 1)]
+    out = deciding.accepted_together(staged)
+
+    assert [e.payload.type for e in out] == [
+        "customs.documents_accepted.v1",
+        "customs.document_rejected.v1",
+        "customs.documents_accepted.v1",
+        "customs.documents_accepted.v1",
+        "customs.documents_accepted.v1",
+    ]
+    assert out[1] is refused
+    ids = [[d.document_id.int for d in e.payload.documents] for e in (out[0], out[2], *out[3:])]
+    assert ids == [[1, 3], [2], list(range(100, 200)), [200]]
+    assert [(e.correlation_id, e.causation_id, e.key) for e in out if e is not refused] == [
+        ("r1", "r1", "order-1"),
+        ("r2", "r2", "order-2"),
+        ("r3", "r3", "order-100"),
+        ("r3", "r3", "order-200"),
+    ]
+    assert len({e.event_id for e in out}) == len(out)

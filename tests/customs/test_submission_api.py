@@ -47,13 +47,19 @@ def test_the_official_ceb311_sample_is_accepted_with_a_receipt_per_order(
     # the five others are answered as duplicates
     assert [d["returnStatus"] for d in body["documents"]] == [120] + [-301010] * 5
     assert answer.headers["location"] == f"/v1/submissions/{body['submissionId']}"
-    # stored, declared (2) and decided, with one outbox event per document (one accepted, five
-    # rejected), in the same transaction
+    # stored, declared (2) and decided, with its events in the same transaction: the accepted
+    # documents announced together (here the one), each refused one on its own
     assert _count(customs_engine, Document.__table__) == 6
     assert _count(customs_engine, Receipt.__table__) == 12
     with customs_engine.connect() as conn:
-        staged = conn.execute(select(runtime.outbox.c.event_type)).scalars().all()
-    assert sorted(staged) == ["customs.document_accepted.v1"] + ["customs.document_rejected.v1"] * 5
+        staged = conn.execute(select(runtime.outbox.c.event_type, runtime.outbox.c.body)).all()
+        taken_in = conn.execute(
+            select(Document.__table__.c.id).where(Document.__table__.c.return_status == 120)
+        ).scalar_one()
+    types = sorted(event_type for event_type, _ in staged)
+    assert types == ["customs.document_rejected.v1"] * 5 + ["customs.documents_accepted.v1"]
+    (accepted,) = [json.loads(b) for t, b in staged if t == "customs.documents_accepted.v1"]
+    assert [d["document_id"] for d in accepted["payload"]["documents"]] == [taken_in]
 
 
 def test_a_receipt_is_served_as_json_and_as_official_ceb312_xml(customs_api):

@@ -24,7 +24,12 @@ from gateway.worker import spec
 from messaging.consumer import ConsumerLoop, HandlerContext
 from messaging.settings import KafkaSettings
 from schemas.envelope import Envelope
-from schemas.events import ClearanceChangedV1, DocumentAcceptedV1, DocumentRejectedV1
+from schemas.events import (
+    ClearanceChangedV1,
+    DocumentAcceptedV1,
+    DocumentRejectedV1,
+    DocumentsAcceptedV1,
+)
 from schemas.topics import CUSTOMS_EVENTS
 from tests.gateway.conftest import GATEWAY_DATA_KEY
 
@@ -210,3 +215,43 @@ def test_the_worker_fans_out_a_polled_batch_once_and_skips_what_it_does_not_hand
     assert _deliveries(world.engine) == _expected(world, sent)
     assert loop.stats.processed == len(sent)
     assert loop.stats.duplicates == 2 and loop.stats.skipped_unknown == 1
+
+
+def test_documents_accepted_together_reach_tenants_as_one_receipt_each(world):
+    """Customs announces a request's accepted documents in one event; each tenant still gets a
+    `customs.document_accepted.v1` per document it is a party to, with an id of its own that
+    is the same when the announcement is read again."""
+    mine = accepted(ebpCode="A000000001")
+    also_mine = accepted(ebcCode="A000000002", copCode="B000000001")
+    not_mine = accepted(ebpCode="C000000001")
+    announcement = Envelope[Any](
+        producer="customs",
+        correlation_id="c-2",
+        key="order-1",
+        payload=DocumentsAcceptedV1(documents=(mine, not_mine, also_mine)),
+    )
+    for _ in range(2):
+        with Session(world.engine) as session, session.begin():
+            fan_out_batch([(_context(session, announcement), announcement.payload)])
+        found = _deliveries(world.engine)
+        ids = {
+            str(d.document_id): str(uuid.uuid5(announcement.event_id, str(d.document_id)))
+            for d in (mine, also_mine)
+        }
+        assert found == [
+            (
+                world.subs[sub],
+                ids[str(document.document_id)],
+                ACCEPTED,
+                {
+                    "id": ids[str(document.document_id)],
+                    "type": ACCEPTED,
+                    "occurredAt": announcement.occurred_at.isoformat(),
+                    "data": document.model_dump(mode="json"),
+                },
+                "pending",
+            )
+            for document in (mine, also_mine)
+            for sub in ("a-all", "a-accepted")
+        ]
+    assert len(set(ids.values())) == 2

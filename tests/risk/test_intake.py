@@ -31,7 +31,7 @@ from risk.model.features import History, features
 from risk.model.gbm import RiskModel
 from risk.model.platform import declared_from
 from schemas.envelope import Envelope
-from schemas.events import DocumentAcceptedV1, InspectionConcludedV1
+from schemas.events import DocumentAcceptedV1, DocumentsAcceptedV1, InspectionConcludedV1
 from schemas.topics import CUSTOMS_EVENTS
 from tests.risk.declarations import declaration
 from tests.support import postgres_database
@@ -116,26 +116,27 @@ def stream() -> list[Envelope[Any]]:
             ],
         )
         ready[n] = event
-        for k, kind in enumerate(("CEB311Message", "CEB411Message", "CEB511Message")):
-            out.append(
-                _envelope(
-                    DocumentAcceptedV1(
-                        document_id=uuid.UUID(int=5000 + 4 * n + k),
-                        message_type=kind,
-                        business_key=event.order_no,
-                        declared_key=f"3301960001/{event.order_no}",
-                        parties={"ebpCode": event.ebp_code, "ebcCode": event.ebc_code},
-                        goods_value=Decimal("200.00") if k == 0 else None,
-                        currency="142",
-                        line_count=len(event.lines),
-                    ),
-                    at,
-                    len(out),
-                )
+        documents = [
+            DocumentAcceptedV1(
+                document_id=uuid.UUID(int=5000 + 4 * n + k),
+                message_type=kind,
+                business_key=event.order_no,
+                declared_key=f"3301960001/{event.order_no}",
+                parties={"ebpCode": event.ebp_code, "ebcCode": event.ebc_code},
+                goods_value=Decimal("200.00") if k == 0 else None,
+                currency="142",
+                line_count=len(event.lines),
             )
+            for k, kind in enumerate(("CEB311Message", "CEB411Message", "CEB511Message"))
+        ]
+        if n % 2 == 0:  # announced together, as customs does now
+            out.append(_envelope(DocumentsAcceptedV1(documents=tuple(documents)), at, len(out)))
+        else:  # one at a time, as customs did before
+            for document in documents:
+                out.append(_envelope(document, at, len(out)))
         out.append(_envelope(event, at, len(out)))
         if n in (12, 20):  # a document and a declaration redelivered under new event ids
-            out.append(_envelope(out[-4].payload, at, len(out)))
+            out.append(_envelope(documents[0], at, len(out)))
             out.append(_envelope(ready[5], at, len(out)))
         for labelled, found in {10: [(3, True), (26, False)], 31: [(26, True), (8, False)]}.get(
             n, []
