@@ -8,6 +8,7 @@ again (for their annual quota) by a keyed hash of their ID number, not by the nu
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -16,7 +17,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -41,9 +42,9 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
 class Vault:
     """Encrypts personal fields and bodies, and hashes buyer identities, with one data key."""
 
-    _fernet: Fernet
     _mac_key: bytes
-    # The Fernet key's halves, to write Fernet tokens without its per-call overhead (`_token`).
+    # The Fernet key's halves, to write and open Fernet tokens without its per-call overhead
+    # (`_token`, `_open`); tokens are byte for byte what Fernet writes and reads.
     _signing_key: bytes
     _encryption: algorithms.AES
 
@@ -55,7 +56,6 @@ class Vault:
         raw = secret.encode()
         fernet_key = _derive(raw, b"personal-data")
         return cls(
-            Fernet(base64.urlsafe_b64encode(fernet_key)),
             _derive(raw, b"buyer-key"),
             fernet_key[:16],
             algorithms.AES(fernet_key[16:]),
@@ -85,12 +85,32 @@ class Vault:
         )
         return base64.urlsafe_b64encode(signed + hmac.digest(self._signing_key, signed, "sha256"))
 
+    def _open(self, token: bytes) -> bytes:
+        """What Fernet.decrypt (no time limit) returns for `token`, at about half its cost (a
+        one-shot HMAC and one cipher object); InvalidToken where it raises it. The MAC, over
+        everything before it, is compared in constant time before anything is decrypted."""
+        try:
+            data = base64.urlsafe_b64decode(token)
+        except (TypeError, binascii.Error) as exc:
+            raise InvalidToken from exc
+        if len(data) < 1 + 8 + 16 + 16 + 32 or data[0] != 0x80 or (len(data) - 57) % 16:
+            raise InvalidToken
+        signed, mac = data[:-32], data[-32:]
+        if not hmac.compare_digest(hmac.digest(self._signing_key, signed, "sha256"), mac):
+            raise InvalidToken
+        decryptor = Cipher(self._encryption, modes.CBC(data[9:25])).decryptor()
+        padded = decryptor.update(data[25:-32]) + decryptor.finalize()
+        padding = padded[-1]
+        if not 1 <= padding <= 16 or padded[-padding:] != bytes((padding,)) * padding:
+            raise InvalidToken
+        return padded[:-padding]
+
     def join(self, public: dict[str, str], token: str | None) -> dict[str, str]:
         """The full head again (for matching and for an audited reveal)."""
         if token is None:
             return dict(public)
         try:
-            personal = json.loads(self._fernet.decrypt(token.encode()))
+            personal = json.loads(self._open(token.encode()))
         except InvalidToken as exc:
             raise VaultError("personal data cannot be opened with this data key") from exc
         return {**public, **personal}
@@ -102,7 +122,7 @@ class Vault:
     def unseal(self, sealed: bytes) -> bytes:
         """A message body, decrypted."""
         try:
-            return self._fernet.decrypt(sealed)
+            return self._open(sealed)
         except InvalidToken as exc:
             raise VaultError("the message body cannot be opened with this data key") from exc
 

@@ -76,13 +76,65 @@ def test_personal_fields_are_split_off_and_joined_again():
     assert VAULT.split({"orderNo": "O1"}) == ({"orderNo": "O1"}, None)
 
 
+FERNET = Fernet(
+    base64.urlsafe_b64encode(
+        vault._derive(b"a-vault-for-the-pseudonym-tests-0123456789", b"personal-data")
+    )
+)
+
+
 def test_tokens_are_exactly_what_fernet_writes(monkeypatch):
     iv, moment = bytes(range(16)), 1_790_000_000
     monkeypatch.setattr(vault.os, "urandom", lambda n: iv[:n])
     monkeypatch.setattr(vault.time, "time", lambda: moment + 0.75)
     for data in (b"", b"x", b"0123456789abcdef", "中文".encode() * 50):
-        expected = VAULT._fernet._encrypt_from_parts(data, moment, iv)
+        expected = FERNET._encrypt_from_parts(data, moment, iv)
         assert VAULT.seal(data) == expected
+
+
+def test_what_fernet_opens_opens_and_what_it_refuses_is_refused():
+    """The vault opens tokens itself (`Vault._open`): the same bytes as Fernet.decrypt for
+    every token, and VaultError wherever Fernet raises InvalidToken."""
+    from cryptography.fernet import InvalidToken
+
+    good = [FERNET.encrypt(data) for data in (b"", b"x", b"0123456789abcdef", b"y" * 100)]
+    candidates = list(good)
+    for token in good:
+        raw = bytearray(base64.urlsafe_b64decode(token))
+        for position in (0, 1, 9, 24, 25, len(raw) - 33, len(raw) - 1):
+            damaged = bytearray(raw)
+            damaged[position] ^= 0x01
+            candidates.append(base64.urlsafe_b64encode(bytes(damaged)))
+        candidates += [
+            base64.urlsafe_b64encode(bytes(raw[:-1])),  # cut short
+            base64.urlsafe_b64encode(bytes(raw[:57])),  # no ciphertext
+            base64.urlsafe_b64encode(bytes(raw) + b"\x00" * 16),  # a block too many
+            token[:-3],  # not base64 any more
+            token + b"!",
+            b"",
+        ]
+    # tokens signed with the right key whose plaintext is padded wrongly
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    for block in (b"x" * 16, b"x" * 15 + b"\x00", b"x" * 14 + b"\x01\x02", b"x" * 15 + b"\x11"):
+        iv = bytes(16)
+        encryptor = Cipher(algorithms.AES(FERNET._encryption_key), modes.CBC(iv)).encryptor()
+        signed = b"\x80" + bytes(8) + iv + encryptor.update(block) + encryptor.finalize()
+        mac = hmac.new(FERNET._signing_key, signed, hashlib.sha256).digest()
+        candidates.append(base64.urlsafe_b64encode(signed + mac))
+    opened = refused = 0
+    for candidate in candidates:
+        try:
+            expected = FERNET.decrypt(candidate)
+        except InvalidToken:
+            with pytest.raises(VaultError):
+                VAULT.unseal(candidate)
+            refused += 1
+        else:
+            assert VAULT.unseal(candidate) == expected
+            opened += 1
+    assert all(VAULT.unseal(token) == FERNET.decrypt(token) for token in good)
+    assert refused >= 40 and opened + refused == len(candidates)  # what Fernet refuses, mostly
 
 
 def test_tokens_open_with_plain_fernet_and_old_fernet_tokens_still_open():
