@@ -206,7 +206,8 @@ def parties_of(head: dict[str, str], sender_code: str) -> dict[str, str]:
     return parties
 
 
-# Documents in one DocumentsAcceptedV1 at most: a CEB message carries up to a hundred.
+# Documents in one DocumentsAcceptedV1 at most (the event's own limit): a CEB message carries up
+# to a hundred.
 ACCEPTED_PER_EVENT = 100
 
 
@@ -218,7 +219,9 @@ def accepted_together(staged: Sequence[Envelope[Any]]) -> list[Envelope[Any]]:
     One record per request instead of one per document: the relay, the broker and every
     consumer of customs.events pay per record. The merged event is caused by the request (its
     correlation id) and keyed by its first document's key; tenants' webhooks still get one
-    receipt per document (the gateway splits it)."""
+    receipt per document (the gateway splits it). On a topic of several partitions it travels
+    in that key's partition, so it is not ordered with the later events of the request's other
+    orders (risk's observations do not depend on that order; a webhook carries its time)."""
     out: list[Envelope[Any]] = []
     groups: list[tuple[int, Envelope[Any], list[DocumentAcceptedV1]]] = []
     open_by_request: dict[str, list[DocumentAcceptedV1]] = {}
