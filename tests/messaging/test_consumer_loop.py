@@ -24,6 +24,22 @@ def _bytes(envelope) -> tuple[bytes, bytes]:
     return envelope.key.encode(), envelope.model_dump_json().encode()
 
 
+def _trickle(settings, events, gap_s: float = 0.04) -> None:
+    """Publish `events` one at a time, `gap_s` apart (30 events: about 1.2 s, one record batch
+    each)."""
+    import time
+
+    from messaging.producer import build_producer
+
+    producer = build_producer(settings, client_id="test-producer")
+    try:
+        for event in events:
+            producer.send(TOPIC, key=event.key.encode(), value=_bytes(event)[1]).get(timeout=10)
+            time.sleep(gap_s)
+    finally:
+        producer.close(timeout=5)
+
+
 def test_an_event_is_consumed_and_handled_once(broker, engine):
     event = received()
     with running(consumer_loop(engine, broker.settings)) as loop:
@@ -218,7 +234,6 @@ def test_a_paced_loop_reads_at_most_once_per_interval_and_loses_nothing(broker, 
     from itertools import pairwise
 
     from messaging.consumer import Batched
-    from messaging.producer import build_producer
 
     calls: list[tuple[float, int]] = []
 
@@ -232,13 +247,7 @@ def test_a_paced_loop_reads_at_most_once_per_interval_and_loses_nothing(broker, 
     loop = consumer_loop(engine, broker.settings, Batched(handle), poll_interval_s=interval)
     with running(loop):
         wait_for(loop.assigned.is_set)
-        producer = build_producer(broker.settings, client_id="test-producer")
-        try:
-            for event in events:  # about 1.2 s of events, one record batch each
-                producer.send(TOPIC, key=b"order-1", value=_bytes(event)[1]).get(timeout=10)
-                time.sleep(0.04)
-        finally:
-            producer.close(timeout=5)
+        _trickle(broker.settings, events)
         wait_for(lambda: loop.stats.processed == len(events))
     assert all(effects(engine, e.payload.document_id) == 1 for e in events)
     assert sum(size for _, size in calls) == len(events)
@@ -255,23 +264,14 @@ def test_offsets_are_committed_once_per_interval_under_traffic_and_all_of_them_w
     at most once per commit interval; once no more come, everything handled is committed: the
     group's committed offset is the end of the partition, and a consumer of the group started
     afterwards reads only what was published since."""
-    import time
 
     from kafka import KafkaConsumer, TopicPartition
-
-    from messaging.producer import build_producer
 
     settings = broker.settings.model_copy(update={"commit_interval_ms": 500})
     events = [received(key="order-1") for _ in range(30)]
     with running(consumer_loop(engine, settings)) as loop:
         wait_for(loop.assigned.is_set)
-        producer = build_producer(settings, client_id="test-producer")
-        try:
-            for event in events:  # about 1.2 s of events, one record batch each
-                producer.send(TOPIC, key=b"order-1", value=_bytes(event)[1]).get(timeout=10)
-                time.sleep(0.04)
-        finally:
-            producer.close(timeout=5)
+        _trickle(settings, events)
         wait_for(lambda: loop.stats.processed == len(events))
         partition = TopicPartition(TOPIC, 0)
         reader = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id="test-group")
