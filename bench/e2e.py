@@ -131,6 +131,31 @@ def decided_in_database(url: str, order_nos: Iterable[str]) -> dict[str, tuple[f
     return decided
 
 
+def rejected_in_database(url: str, references: Iterable[str]) -> dict[str, int]:
+    """The refusal (a negative receipt) customs' database holds for each of these documents,
+    by receipt reference (the document id), whether or not the observer saw it published."""
+    from customs.db import Receipt
+
+    receipt = Receipt.__table__  # type: ignore[attr-defined]
+    wanted = list(references)
+    refused: dict[str, int] = {}
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                query = (
+                    select(receipt.c.document_id, receipt.c.return_status)
+                    .where(receipt.c.document_id.in_(wanted[start : start + 500]))
+                    .where(receipt.c.return_status < 0)
+                    .order_by(receipt.c.id)
+                )
+                for document_id, status in conn.execute(query):
+                    refused.setdefault(document_id, status)
+    finally:
+        engine.dispose()
+    return refused
+
+
 # --- processes: CPU and memory --------------------------------------------------------------------
 
 
@@ -472,11 +497,13 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _check_outcomes(
-    run: Run, in_database: dict[str, tuple[float, int]] | None = None
+    run: Run,
+    in_database: dict[str, tuple[float, int]] | None = None,
+    refused_in_database: dict[str, int] | None = None,
 ) -> tuple[list[float], Counter[str]]:
     """The observed latencies and the routes; every wrong or missing decision goes to
-    run.errors (a decision the observer did not see is checked in customs' database, when
-    read: `decided_in_database`)."""
+    run.errors (a decision or a duplicate's refusal the observer did not see is checked in
+    customs' database, when read: `decided_in_database`, `rejected_in_database`)."""
     latencies: list[float] = []
     routes: Counter[str] = Counter()
     for order_no in run.last_submit:
@@ -498,6 +525,8 @@ def _check_outcomes(
             latencies.append(run.latency(order_no))
     for reference, order_no in run.duplicate_references.items():
         rejected = run.rejected_documents.get(reference)
+        if rejected is None:
+            rejected = (refused_in_database or {}).get(reference)
         if rejected is None:
             run.errors.append(f"{order_no}: the duplicate order got no receipt")
         elif rejected != -301010:
@@ -648,12 +677,18 @@ def main() -> None:
             if state.get("customs_database")
             else None
         )
+        unseen = [r for r in run.duplicate_references if r not in run.rejected_documents]
+        refused_in_database = (
+            rejected_in_database(state["customs_database"], unseen)
+            if state.get("customs_database") and unseen
+            else None
+        )
         stop.set()
         while observer.is_alive():  # its queue must be drained for it to exit
             run.absorb(decisions)
             observer.join(0.1)
 
-    latencies, routes = _check_outcomes(run, in_database)
+    latencies, routes = _check_outcomes(run, in_database, refused_in_database)
     decided_times = [at for at, _ in run.decided.values()]
     submitted = len(run.last_submit)
     wall = (max(decided_times) if decided_times else finished) - started

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from bench.e2e import decided_in_database
+from bench.e2e import decided_in_database, rejected_in_database
 from clearway.database import make_engine, migrate
 from customs.db import Declaration, Receipt
 
@@ -73,3 +73,37 @@ def test_each_decided_declaration_has_the_time_of_its_inventory_s_first_final_re
     for order_no, (after, status) in expected.items():
         assert decided[order_no][0] == pytest.approx(T0.timestamp() + after)
         assert decided[order_no][1] == status
+
+
+def test_a_document_s_refusal_is_its_first_negative_receipt(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'customs.db'}"
+    migrate("customs", url)
+    issued = {  # document -> its receipts, in order
+        "duplicate": [2, -301010],
+        "twice": [-301010, -621028],
+        "accepted": [2, 120],
+        "other": [-301010],  # not asked for
+    }
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.execute(
+            insert(Receipt.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "document_id": document_id,
+                    "return_status": status,
+                    "return_info": "",
+                    "return_time": "",
+                    "created_at": T0,
+                }
+                for document_id, statuses in issued.items()
+                for status in statuses
+            ],
+        )
+        conn.commit()
+    engine.dispose()
+
+    refused = rejected_in_database(url, ["duplicate", "twice", "accepted", "never-stored"])
+
+    assert refused == {"duplicate": -301010, "twice": -301010}

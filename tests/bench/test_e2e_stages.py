@@ -72,3 +72,18 @@ def test_a_decision_the_observer_missed_is_checked_in_customs_database() -> None
         f"{rejected.order_no}: expected a route, got 100",
         f"{lost.order_no}: no decision (good)",
     ]
+
+
+def test_a_duplicate_s_refusal_the_observer_missed_is_checked_in_customs_database() -> None:
+    run = Run()
+    run.duplicate_references = {"seen": "O-1", "in-db": "O-2", "wrong": "O-3", "lost": "O-4"}
+    run.rejected_documents["seen"] = -301010
+    refused = {"in-db": -301010, "wrong": -621028, "seen": -999}  # the observer's answer wins
+
+    _check_outcomes(run, {}, refused)
+
+    assert run.refused_as_expected["-301010"] == 2
+    assert run.errors == [
+        "O-3: the duplicate order got -621028, not -301010",
+        "O-4: the duplicate order got no receipt",
+    ]
