@@ -9,6 +9,10 @@ as canonical text), with `exec_driver_sql`: the connection's events still see ea
 column default computed in Python, an expanding or fixed parameter) and every other dialect
 (PostgreSQL's driver batches the rows itself, through SQLAlchemy's insertmanyvalues) go
 through `conn.execute` unchanged.
+
+A datetime column's processor remembers the last value it turned to text: the rows of one
+transaction mostly share one `now`, and SQLite's processor formats each (a dict and a format
+string per value: 2.4% of the customs API's CPU at bench.e2e's 450/s).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, DateTime, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -91,9 +95,12 @@ def _compile(statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]) -> 
         return None
     processors = []
     for at, name in enumerate(names):
-        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        type_ = compiled.binds[name].type
+        process = type_.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            processors.append((at, process))
+            processors.append(
+                (at, _remembering(process) if isinstance(type_, DateTime) else process)
+            )
     take = itemgetter(*names)
     one = len(names) == 1
     return _Plan(
@@ -101,3 +108,23 @@ def _compile(statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]) -> 
         take=(lambda row: (take(row),)) if one else take,
         processors=tuple(processors),
     )
+
+
+def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, answering again what it answered for the same (immutable) object last time.
+
+    The last pair is one tuple, replaced whole: threads sharing the plan never see one value's
+    text paired with another value.
+    """
+    last: tuple[Any, Any] = (object(), None)
+
+    def remembered(value: Any) -> Any:
+        nonlocal last
+        seen, text = last
+        if value is seen:
+            return text
+        text = process(value)
+        last = (value, text)
+        return text
+
+    return remembered

@@ -4,6 +4,7 @@ the driver (compiled once, each value through SQLAlchemy's bind processor)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -132,6 +133,31 @@ def test_sqlite_rows_go_to_the_driver_as_one_statement_the_connection_events_see
         (True, [("x", "a"), ("y", "c")], False)
     ]
     assert [r[-1] for r in _stored(engine, THING)] == ["x", "汉字 and text", "y"]
+
+
+def test_each_datetime_is_written_as_itself_when_rows_share_or_alternate_them(
+    tmp_path: Path,
+) -> None:
+    """The datetime processor remembers its last value: shared, alternating, equal but distinct
+    and naive values must each still be written as themselves, from several threads too."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'rows.db'}")
+    metadata.create_all(engine)
+    later = datetime(2027, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    stamps = [AT, AT, later, AT, datetime.fromisoformat(later.isoformat()), None, AT]
+    stamps += [later.replace(tzinfo=None), datetime(2026, 12, 6, 7, 8, 9, 123457, tzinfo=UTC)]
+
+    def write(offset: int) -> None:
+        rows = [{**ROWS[0], "name": f"{offset}-{i}", "at": at} for i, at in enumerate(stamps)]
+        with engine.begin() as conn:
+            write_rows(conn, INSERT_THING, rows)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(40)))
+    with engine.connect() as conn:
+        stored = {name: at for name, at in conn.exec_driver_sql("SELECT name, at FROM thing")}
+    texts = [at and at.strftime("%Y-%m-%d %H:%M:%S.%f") for at in stamps]
+    assert texts[2] == "2027-01-02 03:04:05.000006" and texts[-1].endswith(".123457")
+    assert stored == {f"{o}-{i}": text for o in range(40) for i, text in enumerate(texts)}
 
 
 def test_a_default_computed_in_python_is_still_applied(engine: Engine) -> None:
