@@ -3,6 +3,7 @@ the driver (compiled once, each value through SQLAlchemy's bind processor)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,19 +18,23 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
+    Uuid,
     bindparam,
     event,
     insert,
     select,
     update,
 )
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 
-from clearway.database import Money, make_engine
+from clearway.database import Money, insert_or_ignore, make_engine
 from messaging.rows import write_rows
+from tests.support import postgres_database
 
 metadata = MetaData()
 THING = Table(
@@ -177,6 +182,87 @@ def test_a_row_without_a_key_or_with_a_bad_value_gets_sqlalchemys_error(engine: 
     with pytest.raises(StatementError), engine.begin() as conn:
         write_rows(conn, INSERT_THING, [ROWS[0], {"name": "short"}])
     assert _stored(engine, THING) == []
+
+
+BLOBS = Table(
+    "blob",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(40), nullable=False, unique=True),
+    Column("data", LargeBinary),
+    Column("token", Uuid),
+    Column("text", Text),
+)
+INSERT_BLOB = insert(BLOBS)
+AWKWARD = [  # what COPY's text format must escape: tabs, newlines, backslashes, \N, quotes
+    {"name": "a", "data": b"\x00\t\n\\N\xff", "token": uuid.UUID(int=1), "text": "a\tb\nc\\N"},
+    {"name": "b", "data": b"", "token": None, "text": "'quoted' \"and\" \\ 汉字\r\n"},
+    {"name": "c", "data": None, "token": uuid.UUID(int=2**128 - 1), "text": "\\."},
+]
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    with postgres_database() as url:
+        engine = make_engine(url)
+        metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+
+
+def test_postgresql_copies_plain_inserts_and_stores_what_an_insert_would(
+    postgres_engine: Engine,
+) -> None:
+    engine = postgres_engine
+    with engine.begin() as conn:
+        conn.execute(INSERT_BLOB, AWKWARD)
+        conn.execute(INSERT_THING, ROWS)
+    expected = (_stored(engine, BLOBS), _stored(engine, THING))
+    with engine.begin() as conn:
+        conn.execute(BLOBS.delete())
+        conn.execute(THING.delete())
+    seen = _statements(engine)
+    with engine.begin() as conn:
+        write_rows(conn, INSERT_BLOB, AWKWARD)
+        write_rows(conn, INSERT_THING, ROWS)
+
+    assert (_stored(engine, BLOBS), _stored(engine, THING)) == expected
+    assert _stored(engine, BLOBS)[0][1] == b"\x00\t\n\\N\xff"
+    # COPY: no INSERT statement reached the driver
+    assert not [s for s in seen if s[0].startswith("INSERT")]
+
+
+def test_postgresql_copy_errors_come_as_sqlalchemy_s_and_undo_the_transaction(
+    postgres_engine: Engine,
+) -> None:
+    engine = postgres_engine
+    with engine.begin() as conn:
+        write_rows(conn, INSERT_BLOB, AWKWARD[:1])
+    with pytest.raises(IntegrityError, match="blob_name_key"), engine.begin() as conn:
+        write_rows(conn, INSERT_BLOB, AWKWARD[1:])
+        write_rows(conn, INSERT_BLOB, AWKWARD[:1])  # the same name again
+    assert [row[3] for row in _stored(engine, BLOBS)] == [AWKWARD[0]["text"]]
+
+
+def test_postgresql_statements_that_are_not_plain_inserts_still_run(
+    postgres_engine: Engine,
+) -> None:
+    engine = postgres_engine
+    ignore = insert_or_ignore(BLOBS)["postgresql"]
+    with engine.begin() as conn:
+        write_rows(conn, ignore, AWKWARD[:2])
+        write_rows(conn, ignore, AWKWARD)  # ON CONFLICT DO NOTHING: only c is new
+        write_rows(conn, INSERT_THING, ROWS)
+        write_rows(conn, RENAME, [{"old": "a", "new": "x"}, {"old": "c", "new": "y"}])
+        write_rows(conn, INSERT_STAMPED, [{"name": "a"}])  # a default computed in Python
+    assert [row[0] for row in _stored(engine, STAMPED)] == ["a"]
+    assert _stored(engine, STAMPED) == [("a", "python default")]
+    assert [row[2] for row in _stored(engine, BLOBS)] == [
+        AWKWARD[0]["token"],
+        None,
+        AWKWARD[2]["token"],
+    ]
+    assert [r[-1] for r in _stored(engine, THING)] == ["x", "汉字 and text", "y"]
 
 
 def test_no_rows_writes_nothing(engine: Engine) -> None:
