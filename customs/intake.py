@@ -10,13 +10,16 @@ declaration, `assembly.evaluate` once the declaration is complete, the buyer's q
 results are written with one statement per table. Every other event (a change, a deletion, a
 duplicate, a cancellation, a return, an export message) is handled by `process_received` in its
 place: the run is cut there, so every event sees what it would have seen handled alone.
+On arrival, a run that is all new import documents is decided before its documents are
+inserted, and they are inserted as decided (no UPDATE of each); any other run has them
+inserted first.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -140,10 +143,14 @@ def decide_on_arrival(
     conn: Connection,
     arrived: Sequence[tuple[DocumentReceivedV1, str]],
     stored: Sequence[Stored] = (),
+    store: Store | None = None,
 ) -> Decided:
     """Decide documents in the transaction that stores them (`arrived`: each document's arrival
-    and the correlation id of the request that brought it; `stored`: those the transaction has
-    just inserted, as inserted), as one run.
+    and the correlation id of the request that brought it; `stored`: those the transaction
+    inserts, as it inserts them), as one run.
+
+    `store` inserts the `stored` documents (and what goes with them) when called, with the
+    values deciding gave them, if any (see `Store`); without it they are inserted already.
 
     Decisions on the documents of one partition key (orderNo for the import set) never
     interleave: on SQLite the transaction holds the one write lock from its first insert on; on
@@ -179,8 +186,10 @@ def decide_on_arrival(
             )
             for event, correlation_id in arrived
         ]
+        pending = _Pending(store)
         if run:
-            process_received_run(customs, run, {d.row["id"]: d.as_row() for d in stored})
+            process_received_run(customs, run, {d.row["id"]: d.as_row() for d in stored}, pending)
+        pending.write({})  # nothing to decide
         session.flush()
         ids = [str(event.document_id) for event, _ in arrived]
         statuses: dict[str, int] = {
@@ -191,11 +200,16 @@ def decide_on_arrival(
 
 
 def process_received_run(
-    customs: Customs, run: Run, inserted: Mapping[str, _Row] | None = None
+    customs: Customs,
+    run: Run,
+    inserted: Mapping[str, _Row] | None = None,
+    pending: _Pending | None = None,
 ) -> None:
     """Decide a run of received documents, as `process_received` would one by one
-    (`inserted`: rows of the run's documents as this transaction inserted them; the others
-    are read)."""
+    (`inserted`: rows of the run's documents as this transaction inserts them; the others are
+    read). With `pending`, those are still to insert: decided first and inserted as decided
+    when the whole run is new import documents (no UPDATE of each afterwards), else inserted
+    before anything is decided (the general path reads them)."""
     session = run[0][0].session
     session.flush()
     found = dict(inserted or {})
@@ -204,22 +218,28 @@ def process_received_run(
     )
     declared = _declared(session, found.values())
     taken: set[tuple[str, str]] = set()
+    hot: list[bool] = []  # whether each event is decided on the hot path
+    for _, event in run:
+        row = found.get(str(event.document_id))
+        key = (row.message_type, row.declared_key) if row is not None else None
+        hot.append(row is not None and _simple(row) and key not in declared and key not in taken)
+        if hot[-1] and key is not None:
+            taken.add(key)
+    run_ids = {str(event.document_id) for _, event in run}
+    if pending is not None and (not all(hot) or not found.keys() <= run_ids):
+        pending.write({})  # the general path reads them from the database
     segment: list[tuple[HandlerContext, DocumentReceivedV1]] = []
     known: dict[str, _Row] | None = found  # the rows as read, until the general path runs
-    for ctx, event in run:
-        row = found.get(str(event.document_id))
-        if row is not None and _simple(row):
-            key = (row.message_type, row.declared_key)
-            if key not in declared and key not in taken:
-                taken.add(key)
-                segment.append((ctx, event))
-                continue
+    for (ctx, event), on_hot_path in zip(run, hot, strict=True):
+        if on_hot_path:
+            segment.append((ctx, event))
+            continue
         _Segment.decide(customs, session, segment, known)
         segment = []
         process_received(customs, ctx, event)
         session.flush()
         known = None
-    _Segment.decide(customs, session, segment, known)
+    _Segment.decide(customs, session, segment, known, pending)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -281,6 +301,24 @@ class Stored:
             parsed_lines=self.lines,
             opened=self.head,
         )
+
+
+# Inserts the documents a submission stores, given the values deciding set in them (by document
+# id: return_status, invt_no, updated_at), or none if they are stored before anything is decided.
+Store = Callable[[Mapping[str, Mapping[str, Any]]], None]
+
+
+@dataclass
+class _Pending:
+    """The documents still to insert: `write` inserts them once (the first call's values)."""
+
+    store: Store | None
+    written: bool = False
+
+    def write(self, decided: Mapping[str, Mapping[str, Any]]) -> None:
+        if self.store is not None and not self.written:
+            self.written = True
+            self.store(decided)
 
 
 _ROW_NAMES = [name for name in _Row.__dataclass_fields__ if name in DOCUMENT.c]
@@ -349,15 +387,25 @@ class _Segment:
 
     @classmethod
     def decide(
-        cls, customs: Customs, session: Session, items: Run, known: dict[str, _Row] | None
+        cls,
+        customs: Customs,
+        session: Session,
+        items: Run,
+        known: dict[str, _Row] | None,
+        pending: _Pending | None = None,
     ) -> None:
-        """Decide `items`; `known`: their rows, if read in this transaction and unchanged since."""
+        """Decide `items`; `known`: their rows, if read in this transaction and unchanged since
+        (`pending`: those not inserted yet, to insert as decided)."""
         if not items:
             return
         ids = [str(event.document_id) for _, event in items]
         segment = cls._read(customs, session, ids, known)
         for ctx, event in items:
             segment._take(ctx, event)
+        if pending is not None and not pending.written:
+            decided = {i: segment._decided(i) for i in ids}
+            pending.write(decided)
+            segment.changed_documents -= decided.keys()  # inserted as decided
         segment._write()
         session.expire_all()  # ORM objects loaded before are stale now
 
@@ -439,6 +487,11 @@ class _Segment:
         if row.message_type == "CEB511Message" and decision.return_status == clearance.ACCEPTED:
             _keep_latest(self.waybills, row.business_key, row.created_at, row.id)
         self._attach(ctx, row)
+
+    def _decided(self, document_id: str) -> dict[str, Any]:
+        """What deciding set in a document's row (as `_write` would UPDATE it)."""
+        row = self.documents[document_id]
+        return {"return_status": row.return_status, "invt_no": row.invt_no, "updated_at": self.now}
 
     def _set_status(self, row: _Row, code: int, info: str) -> None:
         row.return_status = code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -152,6 +152,7 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
             "buyer_key": customs.vault.buyer_key(id_type, buyer_id) if buyer_id else None,
             "lines": _to_json(doc.lines),
             "return_status": ReturnStatus.DECLARING,
+            "invt_no": None,  # an inventory's number is given when it is decided
             "created_at": now,
             "updated_at": now,
         }
@@ -200,14 +201,20 @@ def write_submissions(customs: Customs, group: Sequence[_Prepared]) -> list[Subm
     events those raise, and each caller's `finish`."""
     with customs.engine.begin() as conn:
         write_rows(conn, _INSERT_SUBMISSION, [p.submission for p in group])
-        write_rows(conn, _INSERT_DOCUMENT, [d for p in group for d in p.documents])
-        write_rows(conn, _INSERT_PARTY, [row for p in group for row in p.parties])
-        write_rows(conn, _INSERT_RECEIPT, [r for p in group for r in p.receipts])
+
+        def store(decided: Mapping[str, Mapping[str, Any]]) -> None:
+            # the documents as decided, if they were (no UPDATE of each afterwards)
+            documents = [{**d, **decided.get(d["id"], {})} for p in group for d in p.documents]
+            write_rows(conn, _INSERT_DOCUMENT, documents)
+            write_rows(conn, _INSERT_PARTY, [row for p in group for row in p.parties])
+            write_rows(conn, _INSERT_RECEIPT, [r for p in group for r in p.receipts])
+
         decided = decide_on_arrival(
             customs,
             conn,
             [(event, p.submission["correlation_id"]) for p in group for event in p.arrived],
             [d for p in group for d in p.stored],
+            store,
         )
         stage(conn, runtime, decided.events)
         answers = []

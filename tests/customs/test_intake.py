@@ -16,7 +16,7 @@ from contextlib import suppress
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from clearway import traffic
@@ -46,7 +46,9 @@ def _bodies() -> list[bytes]:
 def _received(customs: Customs, bodies: list[bytes], monkeypatch) -> list[Envelope[Any]]:
     """Submit `bodies`, each document's arrival kept as an event instead of decided at once."""
 
-    def keep(customs: Customs, conn, arrived, stored=()) -> intake.Decided:
+    def keep(customs: Customs, conn, arrived, stored=(), store=None) -> intake.Decided:
+        if store is not None:
+            store({})  # the documents, as received
         events = [
             Envelope[Any](producer="customs", correlation_id=cid, key=e.business_key, payload=e)
             for e, cid in arrived
@@ -403,3 +405,40 @@ def test_each_requests_accepted_documents_are_announced_together_in_place_of_the
         ("r3", "r3", "order-200"),
     ]
     assert len({e.event_id for e in out}) == len(out)
+
+
+def test_a_message_of_new_documents_is_inserted_as_decided_without_updating_them(
+    customs_engine,
+):
+    """On the hot path the documents are inserted with their decision (status, inventory
+    number) instead of inserted, then updated; a message the general path takes (changes) is
+    inserted first. Both end as decided."""
+    customs = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
+    traffic.register_signers(customs, IDENTITIES)
+    statements: list[str] = []
+    event.listen(
+        customs_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(statement),
+    )
+    declarations = list(traffic.generate(60, seed=12, bad_share=0, risky_share=0))
+    bodies = [m.body for m in traffic.messages(declarations, IDENTITIES)]
+    orders = next(b for b in bodies if b"CEB311Message" in b[:300])
+    bodies.append(orders.replace(b"<ceb:appType>1</ceb:appType>", b"<ceb:appType>2</ceb:appType>"))
+    updates: dict[bytes, int] = {}
+    for body in bodies:
+        statements.clear()
+        with suppress(MessageFormatError):
+            service.submit_message(customs, body, correlation_id="inserted-as-decided")
+        updates[body] = sum(s.startswith("UPDATE document SET") for s in statements)
+
+    changes = [b for b in updates if b"<ceb:appType>2</ceb:appType>" in b]
+    assert len(changes) == 1 and updates[changes[0]] > 0  # the general path changes rows
+    assert [count for body, count in updates.items() if body not in changes and count] == []
+    with Session(customs_engine) as session:
+        documents = session.execute(select(Document)).scalars().all()
+    assert len(documents) > 200
+    # every one decided: the new ones accepted, the changes refused (their orders are declared)
+    assert {(d.app_type, d.return_status) for d in documents} == {("1", 120), ("2", -301011)}
+    inventories = [d for d in documents if d.message_type == "CEB621Message"]
+    assert len(inventories) == 60 and all(d.invt_no for d in inventories)
