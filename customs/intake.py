@@ -23,9 +23,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Connection,
+    bindparam,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from clearway.database import insert_or_ignore
@@ -85,10 +95,6 @@ _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
 _ORDER_NOS: BindParameter[list[str]] = bindparam("order_nos", expanding=True)
 _STATUSES = select(DOCUMENT.c.id, DOCUMENT.c.return_status).where(DOCUMENT.c.id.in_(_IDS))
 _DECLARED_KEY = DeclaredKey.__table__  # type: ignore[attr-defined]
-_DECLARED = select(_DECLARED_KEY.c.declared_key).where(
-    _DECLARED_KEY.c.message_type == bindparam("message_type"),
-    _DECLARED_KEY.c.declared_key.in_(bindparam("keys", expanding=True)),
-)
 _IMPORT_DECLARATIONS = select(DECLARATION).where(
     DECLARATION.c.order_no.in_(_ORDER_NOS), DECLARATION.c.export_invt_no == ""
 )
@@ -191,11 +197,12 @@ def decide_on_arrival(
             process_received_run(customs, run, {d.row["id"]: d.as_row() for d in stored}, pending)
         pending.write({})  # nothing to decide
         session.flush()
-        ids = [str(event.document_id) for event, _ in arrived]
-        statuses: dict[str, int] = {
-            document_id: status
-            for document_id, status in session.execute(_STATUSES, {"ids": ids}).tuples()
-        }
+        # those inserted as decided have their status already; the others are read
+        statuses = {i: values["return_status"] for i, values in pending.decided.items()}
+        unknown = [str(e.document_id) for e, _ in arrived if str(e.document_id) not in statuses]
+        if unknown:
+            rows = session.execute(_STATUSES, {"ids": unknown}).tuples()
+            statuses.update((document_id, status) for document_id, status in rows)
     return Decided(accepted_together(staged), statuses)
 
 
@@ -310,14 +317,17 @@ Store = Callable[[Mapping[str, Mapping[str, Any]]], None]
 
 @dataclass
 class _Pending:
-    """The documents still to insert: `write` inserts them once (the first call's values)."""
+    """The documents still to insert: `write` inserts them once (the first call's values, kept
+    in `decided`: final, as nothing decides them again in the transaction)."""
 
     store: Store | None
     written: bool = False
+    decided: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def write(self, decided: Mapping[str, Mapping[str, Any]]) -> None:
         if self.store is not None and not self.written:
             self.written = True
+            self.decided = decided
             self.store(decided)
 
 
@@ -348,16 +358,29 @@ def _declared(session: Session, rows: Iterable[_Row]) -> set[tuple[str, str]]:
     by_type: dict[str, list[str]] = defaultdict(list)
     for message_type, key in keys:
         by_type[message_type].append(key)
-    found: set[tuple[str, str]] = set()
-    # one type at a time: `(type, key) IN (...)` would scan the whole table on SQLite
-    for message_type, wanted in sorted(by_type.items()):
-        found.update(
-            (message_type, key)
-            for key in session.execute(
-                _DECLARED, {"message_type": message_type, "keys": wanted}
-            ).scalars()
+    params: dict[str, Any] = {}
+    for at, (message_type, wanted) in enumerate(sorted(by_type.items())):
+        params[f"type_{at}"], params[f"keys_{at}"] = message_type, wanted
+    return {
+        (message_type, key)
+        for message_type, key in session.execute(_declared_query(len(by_type)), params).tuples()
+    }
+
+
+@cache
+def _declared_query(types: int) -> CompoundSelect[tuple[str, str]]:
+    """The declared keys among some keys of `types` message types, in one statement (one round
+    trip on PostgreSQL): a UNION ALL of one SELECT per type, each on the unique index, as
+    `(type, key) IN (...)` would not be on SQLite (it scans the table)."""
+    return union_all(
+        *(
+            select(_DECLARED_KEY.c.message_type, _DECLARED_KEY.c.declared_key).where(
+                _DECLARED_KEY.c.message_type == bindparam(f"type_{at}"),
+                _DECLARED_KEY.c.declared_key.in_(bindparam(f"keys_{at}", expanding=True)),
+            )
+            for at in range(types)
         )
-    return found
+    )
 
 
 # --- one segment of new import documents ---------------------------------------------------

@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from clearway import traffic
 from customs import deciding, intake, keylocks, service
+from customs.ceb.documents import KINDS
 from customs.ceb.parsing import MessageFormatError
 from customs.context import Customs
 from customs.db import BuyerQuota, Declaration, Document, QuotaUse, Receipt, runtime
+from customs.domain.access import EVERYTHING
 from customs.vault import Vault
 from messaging.consumer import HandlerContext
 from schemas.envelope import Envelope
@@ -428,15 +430,23 @@ def test_a_message_of_new_documents_is_inserted_as_decided_without_updating_them
         lambda conn, cursor, statement, *rest: statements.append(statement),
     )
     updates: dict[bytes, int] = {}
+    reads: dict[bytes, tuple[int, int]] = {}  # declared keys, then statuses read back
     for body in _bodies(60, seed=12, bad_share=0, risky_share=0):
         statements.clear()
         with suppress(MessageFormatError):
             service.submit_message(customs, body, correlation_id="inserted-as-decided")
         updates[body] = sum(s.startswith("UPDATE document SET") for s in statements)
+        reads[body] = (
+            sum("FROM declared_key" in s for s in statements),
+            sum(s.startswith("SELECT document.id, document.return_status") for s in statements),
+        )
 
     changes = [b for b in updates if b"<ceb:appType>2</ceb:appType>" in b]
     assert len(changes) == 1 and updates[changes[0]] > 0  # the general path changes rows
     assert [count for body, count in updates.items() if body not in changes and count] == []
+    # one query for the declared keys, whatever the types; their statuses are not read back
+    assert {reads[body] for body in updates if body not in changes} == {(1, 0)}
+    assert reads[changes[0]][1] == 1  # the general path reads them
     with Session(customs_engine) as session:
         documents = session.execute(select(Document)).scalars().all()
     assert len(documents) > 200
@@ -444,3 +454,48 @@ def test_a_message_of_new_documents_is_inserted_as_decided_without_updating_them
     assert {(d.app_type, d.return_status) for d in documents} == {("1", 120), ("2", 120)}
     inventories = [d for d in documents if d.message_type == "CEB621Message"]
     assert len(inventories) == 60 and all(d.invt_no for d in inventories)
+
+
+def test_a_group_of_messages_of_every_type_is_decided_with_one_query_for_its_declared_keys(
+    customs_engine,
+):
+    """Messages written together (a group commit) bring new documents of several types: the
+    keys already declared are looked up in one statement, not one per type, and each document's
+    answer is its decision, not read back. The same messages again are duplicates."""
+    customs = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
+    traffic.register_signers(customs, IDENTITIES)
+    declarations = list(traffic.generate(12, seed=21, bad_share=0, risky_share=0))
+    bodies = [m.body for m in traffic.messages(declarations, IDENTITIES)]
+    types = {body[body.index(b"<ceb:CEB") + 5 : body.index(b"<ceb:CEB") + 18] for body in bodies}
+    assert len(types) == 4
+    statements: list[str] = []
+    event.listen(
+        customs_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(statement),
+    )
+
+    def write_together(label: str) -> list[service.SubmissionAccepted]:
+        statements.clear()
+        return service.write_submissions(
+            customs,
+            [
+                service._prepare(customs, body, correlation_id=f"{label}-{n}", scope=EVERYTHING)
+                for n, body in enumerate(bodies)
+            ],
+        )
+
+    answers = write_together("first")
+    assert len([s for s in statements if "FROM declared_key" in s]) == 1
+    assert not [s for s in statements if s.startswith("SELECT document.id, document.return_status")]
+    assert {d.return_status for a in answers for d in a.documents} == {120}
+    with Session(customs_engine) as session:
+        stored = {d.id: d.return_status for d in session.execute(select(Document)).scalars()}
+        declared = session.execute(select(Declaration)).scalars().all()
+    assert {d.reference: 120 for a in answers for d in a.documents} == stored
+    assert len(declared) == 12 and all(d.tax is not None for d in declared)
+
+    again = write_together("again")  # the general path: each document a duplicate
+    duplicate_codes = {KINDS[a.message_type].duplicate_code for a in again}
+    assert {d.return_status for a in again for d in a.documents} == duplicate_codes
+    assert len(duplicate_codes) == 4
