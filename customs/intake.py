@@ -30,15 +30,18 @@ from sqlalchemy import (
     BindParameter,
     CompoundSelect,
     Connection,
+    Insert,
+    Table,
     bindparam,
     insert,
     select,
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from clearway.database import insert_or_ignore
 from customs import keylocks, quota_store
 from customs.assembly import (
     QUOTA_REFUSAL,
@@ -103,15 +106,22 @@ _ACCEPTED_WAYBILLS = select(DOCUMENT.c.id, DOCUMENT.c.business_key, DOCUMENT.c.c
     DOCUMENT.c.business_key.in_(_ORDER_NOS),
     DOCUMENT.c.return_status == clearance.ACCEPTED,
 )
-# by buyer (the primary key's first column; `(buyer, year) IN (...)` would scan the table on
-# SQLite): the buyers' other years are read (and locked) too, and left as they are
-_QUOTAS = (
-    select(QUOTA.c.buyer_key, QUOTA.c.year, QUOTA.c.used_units)
-    .where(QUOTA.c.buyer_key.in_(bindparam("buyers", expanding=True)))
-    .order_by(QUOTA.c.buyer_key, QUOTA.c.year)
-)
-_QUOTAS_LOCKED = _QUOTAS.with_for_update()
-_ENSURE_QUOTA = insert_or_ignore(QUOTA)
+
+
+def _take_quotas(insert: Callable[[Table], Any]) -> Insert:
+    """The buyers' used quota for some years, each row created at 0 the first time and locked
+    until the transaction ends (PostgreSQL: an upsert's row lock; SQLite has one writer), in
+    one statement: inserted in the order given (sorted, so no two transactions wait on each
+    other the other way round)."""
+    statement = insert(QUOTA)
+    taken: Insert = statement.on_conflict_do_update(
+        index_elements=[QUOTA.c.buyer_key, QUOTA.c.year],
+        set_={"used_units": QUOTA.c.used_units},  # as it is: the row is only locked
+    ).returning(QUOTA.c.buyer_key, QUOTA.c.year, QUOTA.c.used_units)
+    return taken
+
+
+_TAKE_QUOTAS = {"postgresql": _take_quotas(pg_insert), "sqlite": _take_quotas(sqlite_insert)}
 _INSERT_DECLARED_KEY = insert(_DECLARED_KEY)
 _INSERT_RECEIPT = insert(Receipt.__table__)  # type: ignore[attr-defined]
 _INSERT_DECLARATION = insert(DECLARATION)
@@ -717,19 +727,9 @@ def _lock_quotas(session: Session, keys: set[tuple[str, int]]) -> dict[tuple[str
     has one writer), so that what is taken in memory stays within the limit when written."""
     if not keys:
         return {}
-    ordered = sorted(keys)
-    dialect = session.get_bind().dialect.name
-    session.execute(
-        _ENSURE_QUOTA[dialect],
-        [{"buyer_key": key, "year": year, "used_units": 0} for key, year in ordered],
-    )
-    query = _QUOTAS_LOCKED if dialect == "postgresql" else _QUOTAS
-    buyers = sorted({key for key, _ in ordered})
-    return {
-        (key, year): units
-        for key, year, units in session.execute(query, {"buyers": buyers})
-        if (key, year) in keys
-    }
+    take = _TAKE_QUOTAS[session.get_bind().dialect.name]
+    rows = [{"buyer_key": key, "year": year, "used_units": 0} for key, year in sorted(keys)]
+    return {(key, year): units for key, year, units in session.execute(take, rows)}
 
 
 def _numbers(session: Session, rows: Sequence[_Row]) -> dict[tuple[str, int], list[str]]:

@@ -16,7 +16,8 @@ from contextlib import suppress
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from clearway import traffic
@@ -499,3 +500,39 @@ def test_a_group_of_messages_of_every_type_is_decided_with_one_query_for_its_dec
     duplicate_codes = {KINDS[a.message_type].duplicate_code for a in again}
     assert {d.return_status for a in again for d in a.documents} == duplicate_codes
     assert len(duplicate_codes) == 4
+
+
+def test_the_buyers_quota_rows_are_created_read_and_locked_in_one_statement(customs_engine):
+    """What a segment may take from a buyer's quota: the rows (created at 0 the first time)
+    read and, on PostgreSQL, locked until the transaction ends, with one statement."""
+    with Session(customs_engine) as session, session.begin():
+        session.add(BuyerQuota(buyer_key="b1", year=2026, used_units=700))
+    statements: list[str] = []
+    event.listen(
+        customs_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(statement),
+    )
+    keys = {("b1", 2026), ("b2", 2026), ("b1", 2025)}
+    with Session(customs_engine) as session, session.begin():
+        session.execute(select(BuyerQuota.year).limit(1))  # the transaction begun
+        statements.clear()
+        used = intake._lock_quotas(session, keys)
+        assert used == {("b1", 2026): 700, ("b2", 2026): 0, ("b1", 2025): 0}
+        assert len(statements) == 1
+        if customs_engine.dialect.name == "postgresql":
+            with customs_engine.connect() as other:
+                other.exec_driver_sql("SET lock_timeout = '200ms'")
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    other.execute(
+                        update(BuyerQuota)
+                        .where(BuyerQuota.buyer_key == "b1")  # type: ignore[arg-type]
+                        .values(used_units=1)
+                    )
+    with Session(customs_engine) as session:
+        rows = session.execute(select(BuyerQuota)).scalars().all()
+    assert {(q.buyer_key, q.year, q.used_units) for q in rows} == {
+        ("b1", 2026, 700),
+        ("b2", 2026, 0),
+        ("b1", 2025, 0),
+    }
