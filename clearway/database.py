@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,10 +11,21 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Dialect, Engine, Numeric, String, Table, create_engine, event, make_url
+from sqlalchemy import (
+    Column,
+    Dialect,
+    Engine,
+    Numeric,
+    String,
+    Table,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -37,6 +48,28 @@ def insert_or_ignore(table: Table) -> dict[str, Insert]:
         "postgresql": pg_insert(table).on_conflict_do_nothing(),
         "sqlite": sqlite_insert(table).on_conflict_do_nothing(),
     }
+
+
+def upsert(
+    table: Table,
+    *,
+    key: Sequence[Column[Any]],
+    set_: Callable[[ReadOnlyColumnCollection[str, Column[Any]]], Mapping[str, Any]],
+    returning: Sequence[Column[Any]],
+) -> dict[str, Insert]:
+    """`INSERT ... ON CONFLICT (key) DO UPDATE SET ... RETURNING ...` into `table` for each
+    dialect the services run on, by dialect name, built once as `insert_or_ignore`. `set_`
+    makes the SET from the row that was to be inserted (`excluded`); the updated row (or the
+    inserted one) is returned, and stays locked until the transaction ends."""
+
+    def build(insert: Callable[[Table], Any]) -> Insert:
+        statement = insert(table)
+        upserted: Insert = statement.on_conflict_do_update(
+            index_elements=list(key), set_=dict(set_(statement.excluded))
+        ).returning(*returning)
+        return upserted
+
+    return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
 
 
 # SQLite copies the write-ahead log back into the database once it holds this many pages (4 KiB

@@ -30,18 +30,15 @@ from sqlalchemy import (
     BindParameter,
     CompoundSelect,
     Connection,
-    Insert,
-    Table,
     bindparam,
     insert,
     select,
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from clearway.database import upsert
 from customs import keylocks, quota_store
 from customs.assembly import (
     QUOTA_REFUSAL,
@@ -108,20 +105,16 @@ _ACCEPTED_WAYBILLS = select(DOCUMENT.c.id, DOCUMENT.c.business_key, DOCUMENT.c.c
 )
 
 
-def _take_quotas(insert: Callable[[Table], Any]) -> Insert:
-    """The buyers' used quota for some years, each row created at 0 the first time and locked
-    until the transaction ends (PostgreSQL: an upsert's row lock; SQLite has one writer), in
-    one statement: inserted in the order given (sorted, so no two transactions wait on each
-    other the other way round)."""
-    statement = insert(QUOTA)
-    taken: Insert = statement.on_conflict_do_update(
-        index_elements=[QUOTA.c.buyer_key, QUOTA.c.year],
-        set_={"used_units": QUOTA.c.used_units},  # as it is: the row is only locked
-    ).returning(QUOTA.c.buyer_key, QUOTA.c.year, QUOTA.c.used_units)
-    return taken
-
-
-_TAKE_QUOTAS = {"postgresql": _take_quotas(pg_insert), "sqlite": _take_quotas(sqlite_insert)}
+# The buyers' used quota for some years, each row created at 0 the first time and locked until
+# the transaction ends (PostgreSQL: the upsert's row lock; SQLite has one writer), in one
+# statement: its rows in the order given (sorted: no two transactions wait on each other the
+# other way round), each left as it is.
+_TAKE_QUOTAS = upsert(
+    QUOTA,
+    key=[QUOTA.c.buyer_key, QUOTA.c.year],
+    set_=lambda excluded: {"used_units": QUOTA.c.used_units},
+    returning=[QUOTA.c.buyer_key, QUOTA.c.year, QUOTA.c.used_units],
+)
 _INSERT_DECLARED_KEY = insert(_DECLARED_KEY)
 _INSERT_RECEIPT = insert(Receipt.__table__)  # type: ignore[attr-defined]
 _INSERT_DECLARATION = insert(DECLARATION)

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from sqlalchemy import Insert, Table, bindparam
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from clearway.database import upsert
 from customs.db import Counter
 
 _COUNTER = Counter.__table__  # type: ignore[attr-defined]
-
-
-def _take(insert: Callable[[Table], Any]) -> Insert:
-    """Add `count` to the counter `name` (created at 0 the first time) and return the sum: one
-    statement, the counter's row locked until the transaction ends (no two take the same)."""
-    statement = insert(_COUNTER).values(name=bindparam("name"), value=bindparam("count"))
-    taken: Insert = statement.on_conflict_do_update(
-        index_elements=[_COUNTER.c.name],
-        set_={"value": _COUNTER.c.value + statement.excluded.value},
-    ).returning(_COUNTER.c.value)
-    return taken
-
-
-# Built once (building a statement costs more than executing it), by dialect name.
-_TAKE = {"postgresql": _take(pg_insert), "sqlite": _take(sqlite_insert)}
+# Add `value` to the counter `name` (created at 0 the first time) and return the sum: one
+# statement, the counter's row locked until the transaction ends (no two take the same). Built
+# once (building a statement costs more than executing it), by dialect name.
+_TAKE = upsert(
+    _COUNTER,
+    key=[_COUNTER.c.name],
+    set_=lambda excluded: {"value": _COUNTER.c.value + excluded.value},
+    returning=[_COUNTER.c.value],
+)
 
 
 def next_value(session: Session, name: str) -> int:
@@ -38,7 +27,7 @@ def next_value(session: Session, name: str) -> int:
 def next_values(session: Session, name: str, count: int) -> range:
     """The next `count` numbers of the sequence `name`, taken at once (one upsert)."""
     take = _TAKE[session.get_bind().dialect.name]
-    last = int(session.execute(take, {"name": name, "count": count}).scalar_one())
+    last = int(session.execute(take, {"name": name, "value": count}).scalar_one())
     return range(last - count + 1, last + 1)
 
 
