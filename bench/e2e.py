@@ -20,7 +20,8 @@ published its route, until customs published the decision; and the observer's ow
 
 It prints the sustained rate, p50/p95/p99 latency (overall and per tenth of the run), how many
 of the run's declarations customs' database holds decided (whether or not the observer, which
-may fall behind on a long run, saw them), CPU and memory per process, every error (the
+may fall behind on a long run, saw them), CPU and memory per process, each service's database
+size at the end (per declaration decided), every error (the
 deliberately bad documents must get their exact error and count as expected), and the floor:
 the same messages through parse + XSD + field rules + signature in this process, and the
 project producer's raw throughput to the platform's broker.
@@ -47,7 +48,8 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
+from sqlalchemy.engine import make_url
 
 from clearway import collector, traffic
 from clearway.broker import free_port
@@ -92,13 +94,33 @@ def platform(database: str, data_dir: Path) -> Iterator[dict[str, Any]]:
             raise SystemExit("clearway up failed:\n" + "".join(lines))
         try:
             state = json.loads((data_dir / "clearway.json").read_text())
-            state["customs_database"] = env.get("CUSTOMS_DATABASE_URL") or database_url(
-                "customs", "CUSTOMS_", data_dir
-            )
+            state["databases"] = {
+                name: env.get(f"{name.upper()}_DATABASE_URL")
+                or database_url(name, f"{name.upper()}_", data_dir)
+                for name in ("customs", "risk", "gateway")
+            }
+            state["customs_database"] = state["databases"]["customs"]
             yield state
         finally:
             process.send_signal(signal.SIGTERM)
             process.communicate(timeout=60)
+
+
+def database_bytes(url: str) -> int:
+    """How much storage a service's database takes: a SQLite file with its write-ahead log, or
+    PostgreSQL's `pg_database_size`."""
+    location = make_url(url)
+    if location.get_backend_name() == "sqlite":
+        path = Path(location.database or "")
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+            )
+    finally:
+        engine.dispose()
 
 
 def decided_in_database(url: str, order_nos: Iterable[str]) -> dict[str, tuple[float, int]]:
@@ -683,6 +705,7 @@ def main() -> None:
             if state.get("customs_database") and unseen
             else None
         )
+        stored = {name: database_bytes(url) for name, url in state.get("databases", {}).items()}
         stop.set()
         while observer.is_alive():  # its queue must be drained for it to exit
             run.absorb(decisions)
@@ -778,6 +801,14 @@ def main() -> None:
             f"{w.name:<22}{100 * cpu[w.name] / (finished - started):>16.0f}"
             f"{1000 * cpu[w.name] / decided_count:>13.2f}"
             f"{start_rss:>11.0f}{end_rss:>9.0f}{peak:>8.0f}"
+        )
+    if stored:
+        print(
+            "storage at the end (the database with its write-ahead log): "
+            + ", ".join(
+                f"{name} {size / 2**20:,.1f} MB ({size / 1024 / decided_count:,.1f} KB/decl.)"
+                for name, size in stored.items()
+            )
         )
     per_declaration = events / decided_count
     print(
