@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import zlib
 
 import pytest
 from cryptography.fernet import Fernet
@@ -88,7 +89,8 @@ def test_tokens_are_exactly_what_fernet_writes(monkeypatch):
     monkeypatch.setattr(vault.os, "urandom", lambda n: iv[:n])
     monkeypatch.setattr(vault.time, "time", lambda: moment + 0.75)
     for data in (b"", b"x", b"0123456789abcdef", "中文".encode() * 50):
-        expected = FERNET._encrypt_from_parts(data, moment, iv)
+        compressed = zlib.compress(data, vault._BODY_COMPRESSION)
+        expected = FERNET._encrypt_from_parts(compressed, moment, iv)
         assert VAULT.seal(data) == expected
 
 
@@ -142,10 +144,36 @@ def test_tokens_open_with_plain_fernet_and_old_fernet_tokens_still_open():
         vault._derive(b"a-vault-for-the-pseudonym-tests-0123456789", b"personal-data")
     )
     body = b"<ceb:CEB311Message/>" * 100
-    assert Fernet(fernet_key).decrypt(VAULT.seal(body), ttl=60) == body
-    assert VAULT.unseal(Fernet(fernet_key).encrypt(body)) == body
+    assert zlib.decompress(Fernet(fernet_key).decrypt(VAULT.seal(body), ttl=60)) == body
+    assert VAULT.unseal(Fernet(fernet_key).encrypt(body)) == body  # sealed before compression
     old = Fernet(fernet_key).encrypt(json.dumps({"buyerName": "张三"}).encode()).decode()
     assert VAULT.join({"orderNo": "O1"}, old) == {"orderNo": "O1", "buyerName": "张三"}
+
+
+MESSAGE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<ceb:CEB311Message xmlns:ceb="http://www.chinaport.gov.cn/ceb">'
+    + "".join(f"<ceb:Order><ceb:orderNo>O{n}</ceb:orderNo></ceb:Order>" for n in range(200))
+    + "</ceb:CEB311Message>"
+).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [MESSAGE, b"\xef\xbb\xbf" + MESSAGE, b"\n  " + MESSAGE, MESSAGE[MESSAGE.index(b"<ceb") :]],
+)
+def test_a_message_body_is_sealed_compressed_and_one_sealed_as_it_was_still_opens(body):
+    sealed = VAULT.seal(body)
+    assert len(sealed) < len(body) / 4  # XML compresses: a fraction to encrypt and store
+    assert VAULT.unseal(sealed) == body
+    as_it_was = VAULT._token(body)  # how bodies were sealed before they were compressed
+    assert len(as_it_was) > len(body) and VAULT.unseal(as_it_was) == body
+
+
+def test_a_damaged_compressed_body_does_not_open():
+    damaged = bytearray(zlib.compress(MESSAGE))
+    damaged[len(damaged) // 2] ^= 0xFF
+    with pytest.raises(VaultError, match="damaged"):
+        VAULT.unseal(VAULT._token(bytes(damaged)))
 
 
 def test_a_damaged_token_or_another_key_does_not_open():
