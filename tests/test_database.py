@@ -1,12 +1,18 @@
-"""The SQLite settings every service engine gets (`clearway.database.make_engine`)."""
+"""What every service engine gets (`clearway.database.make_engine`): SQLite's settings, and on
+PostgreSQL pooled connections checked without a round trip."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+import psycopg
+import pytest
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, insert
 
 from clearway.database import WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES, make_engine
+from tests.support import postgres_database
 
 metadata = MetaData()
 page = Table(
@@ -67,3 +73,42 @@ def test_the_log_is_copied_back_only_past_its_checkpoint_size(tmp_path: Path) ->
         assert copied == in_log
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def postgres() -> Iterator[tuple[Engine, str]]:
+    with postgres_database() as url:
+        engine = make_engine(url)
+        yield engine, url
+        engine.dispose()
+
+
+def _backend(engine: Engine) -> int:
+    with engine.begin() as conn:
+        return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def test_a_pooled_postgres_connection_is_used_again_without_a_ping(
+    postgres: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _ = postgres
+
+    def no_ping(_dbapi_connection: object) -> bool:
+        raise AssertionError("a round trip before the transaction's own statements")
+
+    monkeypatch.setattr(engine.dialect, "do_ping", no_ping)
+    first = _backend(engine)
+    assert [_backend(engine) for _ in range(5)] == [first] * 5  # the same session, unpinged
+
+
+def test_a_postgres_connection_the_server_dropped_is_replaced_before_it_is_used(
+    postgres: tuple[Engine, str],
+) -> None:
+    engine, url = postgres
+    dropped = _backend(engine)  # now idle in the pool
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (dropped,))
+    time.sleep(0.2)  # the server's goodbye reaches the pooled connection's socket
+    replaced = _backend(engine)  # no error: the pool opened another session
+    assert replaced != dropped
+    assert _backend(engine) == replaced
