@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -112,3 +113,29 @@ def test_a_postgres_connection_the_server_dropped_is_replaced_before_it_is_used(
     replaced = _backend(engine)  # no error: the pool opened another session
     assert replaced != dropped
     assert _backend(engine) == replaced
+
+
+def test_a_postgres_session_with_a_notification_waiting_is_pinged_and_kept(
+    postgres: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something to read on an idle session's socket is not proof it was dropped (here a
+    notification it listens for): it is pinged, found alive, and used again."""
+    engine, url = postgres
+    with engine.connect() as conn:
+        listening = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        conn.exec_driver_sql("LISTEN clearway_test")
+        conn.commit()
+    pings: list[Any] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings.append(dbapi_connection)
+        return ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    assert _backend(engine) == listening and pings == []  # nothing to read: no ping
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("NOTIFY clearway_test")
+    time.sleep(0.2)  # the notification reaches the pooled session's socket
+    assert _backend(engine) == listening
+    assert len(pings) == 1
