@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from customs.domain.personal import PERSONAL_FIELDS
 
-# zlib's level for message bodies: level 3 compresses CEB XML to 13% in 126 us per 36 KB message,
-# level 1 to 14% in 165 us, level 6 to 11% in 357 us.
+# zlib's level for message bodies: of a 36 KB CEB message, level 3 leaves 12.7% in 110 us, level 1
+# 13.7% in the same time, level 6 11.2% in twice that.
 _BODY_COMPRESSION = 3
 
 # json.dumps(value, ensure_ascii=False) without building an encoder per call.
