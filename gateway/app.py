@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from clearway import http
 from clearway.database import make_engine
 from clearway.idempotency import Keeper
-from gateway import db, tenancy, uploads
+from gateway import db, tenancy, uploads, upstream
 from gateway.api import PROBLEMS, router
 from gateway.box import SecretBox
 from gateway.context import Gateway
@@ -55,7 +55,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = httpx.Timeout(settings.upstream_timeout_s)
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+        limits = httpx.Limits(
+            max_connections=200, max_keepalive_connections=100, keepalive_expiry=upstream.IDLE_S
+        )
         app.state.gateway = Gateway(
             settings=settings,
             engine=engine,

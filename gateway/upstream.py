@@ -10,6 +10,11 @@ from fastapi import Request, Response
 from clearway.http import CORRELATION_HEADER, Problem, current_correlation_id
 from gateway.domain.access import Principal, scope_header
 
+# How long the gateway keeps an idle connection to a service for reuse: well under how long the
+# service keeps it open (clearway.serve.KEEP_ALIVE_S), so that it never reuses one the service
+# is closing at that moment (a read error: the request is lost and the caller gets a 503).
+IDLE_S = 10.0
+
 _FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
 _FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "idempotent-replayed")
 

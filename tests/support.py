@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +18,7 @@ import psycopg
 from lxml import etree
 from sqlalchemy.engine import make_url
 
+from clearway.broker import free_port
 from customs.ceb import signature
 from customs.ceb.documents import KINDS
 
@@ -38,6 +42,37 @@ def wait_for(predicate: Callable[[], T], timeout_s: float = 10.0, interval_s: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s")
         time.sleep(interval_s)
+
+
+@contextmanager
+def served(module_dir: Path, factory: str, *options: str, ready_path: str = "/") -> Iterator[int]:
+    """`python -m clearway.serve factory` in a child process (its module found in
+    `module_dir`), with uvicorn `options`; its port once `ready_path` answers."""
+    root = Path(__file__).resolve().parents[1]
+    port = free_port()
+    log = module_dir / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clearway.serve", factory, "--port", str(port), *options],
+            cwd=root,
+            env={"PYTHONPATH": f"{module_dir}:{root}", "PATH": "/usr/bin:/bin"},
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=1):
+                    break
+            except OSError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "clearway.serve did not answer"
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @contextmanager

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from clearway import collector
-from clearway.broker import free_port
+from tests.support import served
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,39 +70,13 @@ def test_settling_freezes_what_is_alive_and_collects_less_often_but_still_collec
 
 def test_an_api_served_by_clearway_serve_runs_with_the_collector_settled(tmp_path):
     (tmp_path / "gc_probe_app.py").write_text(PROBE_APP)
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "clearway.serve",
-                "gc_probe_app:create_app",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"},
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/gc", timeout=1) as answer:
-                    state = json.load(answer)
-                break
-            except OSError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "clearway.serve did not answer"
-                time.sleep(0.1)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with (
+        served(
+            tmp_path, "gc_probe_app:create_app", "--log-level", "warning", ready_path="/gc"
+        ) as port,
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/gc", timeout=5) as answer,
+    ):
+        state = json.load(answer)
     assert state["threshold"] == [collector.YOUNG_THRESHOLD, *collector.OLDER_THRESHOLDS]
     assert state["frozen"] > 10_000
 
