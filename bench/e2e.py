@@ -106,6 +106,26 @@ def platform(database: str, data_dir: Path) -> Iterator[dict[str, Any]]:
             process.communicate(timeout=60)
 
 
+def vacuum_note(url: str) -> str:
+    """What the run's figures owe to PostgreSQL's autovacuum: without it (a server set up for
+    tests may turn it off) the dead rows of updated and deleted rows and the planner's
+    statistics are never cleaned up during the run, and a run of minutes slows down."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return ""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            setting = conn.execute(text("SHOW autovacuum")).scalar_one()
+    finally:
+        engine.dispose()
+    if setting == "on":
+        return " (autovacuum on)"
+    return (
+        " (autovacuum OFF on this server: dead rows and planner statistics are not cleaned up"
+        " during the run, which slows down over minutes; a deployment keeps it on)"
+    )
+
+
 def database_bytes(url: str) -> int:
     """How much storage a service's database takes: a SQLite file with its write-ahead log, or
     PostgreSQL's `pg_database_size`."""
@@ -627,6 +647,7 @@ def main() -> None:
         else:
             data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-e2e-")))
             state = stack.enter_context(platform(args.database, data))
+        vacuum = vacuum_note(state["customs_database"]) if state.get("customs_database") else ""
         client = PlatformClient(state["url"], api_key=args.api_key)
         key = args.admin_key or admin_key(state.get("data_dir", "data"))
         if key:  # one tenant, and key, per enterprise of the traffic
@@ -719,7 +740,7 @@ def main() -> None:
     print(
         f"machine: {os.cpu_count()} cores, load average before {load_before[0]:.2f} "
         f"{load_before[1]:.2f} {load_before[2]:.2f}, after {os.getloadavg()[0]:.2f}; "
-        f"database {args.database}; seed {args.seed}"
+        f"database {args.database}{vacuum}; seed {args.seed}"
     )
     mode = "closed loop" if args.closed_loop else f"offered {args.rate:g} declarations/s"
     print(

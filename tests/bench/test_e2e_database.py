@@ -1,14 +1,17 @@
-"""bench.e2e reads when customs' database says each of the run's declarations was decided."""
+"""bench.e2e reads when customs' database says each of the run's declarations was decided, how
+much storage each database takes, and whether PostgreSQL cleans up behind the run."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import insert
 
-from bench.e2e import decided_in_database, rejected_in_database
+from bench.e2e import database_bytes, decided_in_database, rejected_in_database, vacuum_note
 from clearway.database import make_engine, migrate
 from customs.db import Declaration, Receipt
+from tests.support import postgres_database
 
 T0 = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
 
@@ -107,3 +110,22 @@ def test_a_document_s_refusal_is_its_first_negative_receipt(tmp_path: Path) -> N
     refused = rejected_in_database(url, ["duplicate", "twice", "accepted", "never-stored"])
 
     assert refused == {"duplicate": -301010, "twice": -301010}
+
+
+def test_the_storage_of_a_sqlite_database_counts_its_write_ahead_log(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'customs.db'}"
+    migrate("customs", url)
+    files = [tmp_path / "customs.db", tmp_path / "customs.db-wal"]
+    assert database_bytes(url) == sum(f.stat().st_size for f in files if f.exists()) > 0
+    assert vacuum_note(url) == ""  # nothing for SQLite to say
+
+
+def test_on_postgresql_the_storage_is_the_database_s_and_autovacuum_is_named() -> None:
+    with postgres_database() as url, psycopg.connect(url) as conn:
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        setting = conn.execute("SHOW autovacuum").fetchone()
+        assert size is not None and setting is not None
+        assert database_bytes(url) == size[0]
+        note = vacuum_note(url)
+    assert ("autovacuum on" in note) == (setting[0] == "on")
+    assert ("autovacuum OFF" in note) == (setting[0] == "off")
