@@ -106,19 +106,23 @@ def platform(database: str, data_dir: Path) -> Iterator[dict[str, Any]]:
             process.communicate(timeout=60)
 
 
+def _one_value(url: str, sql: str) -> Any:
+    """The single value a query answers, on a connection opened for it."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def vacuum_note(url: str) -> str:
     """What the run's figures owe to PostgreSQL's autovacuum: without it (a server set up for
     tests may turn it off) the dead rows of updated and deleted rows and the planner's
     statistics are never cleaned up during the run, and a run of minutes slows down."""
     if make_url(url).get_backend_name() != "postgresql":
         return ""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            setting = conn.execute(text("SHOW autovacuum")).scalar_one()
-    finally:
-        engine.dispose()
-    if setting == "on":
+    if _one_value(url, "SHOW autovacuum") == "on":
         return " (autovacuum on)"
     return (
         " (autovacuum OFF on this server: dead rows and planner statistics are not cleaned up"
@@ -133,14 +137,7 @@ def database_bytes(url: str) -> int:
     if location.get_backend_name() == "sqlite":
         path = Path(location.database or "")
         return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(
-                conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
-            )
-    finally:
-        engine.dispose()
+    return int(_one_value(url, "SELECT pg_database_size(current_database())"))
 
 
 def decided_in_database(url: str, order_nos: Iterable[str]) -> dict[str, tuple[float, int]]:
