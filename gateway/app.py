@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 
@@ -46,7 +45,6 @@ first request runs, a duplicate gets 409.
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway; upstream clients are opened with the app, not at import."""
     settings = settings or GatewaySettings()
-    upstreams = {"customs": settings.customs_url, "risk": settings.risk_url}
     engine = make_engine(settings.database_url)
     box = SecretBox(settings.data_key) if settings.data_key else None
     if settings.admin_api_key:
@@ -54,28 +52,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        timeout = httpx.Timeout(settings.upstream_timeout_s)
-        limits = httpx.Limits(
-            max_connections=200, max_keepalive_connections=100, keepalive_expiry=upstream.IDLE_S
-        )
+        timeout_s = settings.upstream_timeout_s
         app.state.gateway = Gateway(
             settings=settings,
             engine=engine,
             box=box,
             identities=Identities(engine, box, cache_s=settings.auth_cache_s),
             idempotency=Keeper(engine, db.idempotency),
-            customs=httpx.AsyncClient(
-                base_url=settings.customs_url, timeout=timeout, limits=limits
-            ),
-            risk=httpx.AsyncClient(base_url=settings.risk_url, timeout=timeout, limits=limits),
-            probe=httpx.AsyncClient(timeout=2.0),
+            customs=upstream.Upstream("customs", settings.customs_url, timeout_s=timeout_s),
+            risk=upstream.Upstream("risk", settings.risk_url, timeout_s=timeout_s),
         )
         uploads.resume(app.state.gateway)  # bulk uploads a previous run left unfinished
         yield
         gateway: Gateway = app.state.gateway
         await uploads.wait_all()
-        for client in (gateway.customs, gateway.risk, gateway.probe):
-            await client.aclose()
+        for client in (gateway.customs, gateway.risk):
+            await client.close()
         engine.dispose()
 
     app = FastAPI(title="Clearway", version="1", description=_DESCRIPTION, lifespan=lifespan)
@@ -83,17 +75,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(router)
 
     async def upstream_health() -> dict[str, str]:
-        probe: httpx.AsyncClient = app.state.gateway.probe
-
-        async def one(name: str, base: str) -> tuple[str, str]:
-            try:
-                answer = await probe.get(f"{base}/health")
-                return name, "ok" if answer.status_code == 200 else f"http {answer.status_code}"
-            except httpx.HTTPError as exc:
-                return name, f"unreachable ({type(exc).__name__})"
-
-        results = await asyncio.gather(*(one(n, u) for n, u in upstreams.items()))
-        return dict(results)
+        gateway: Gateway = app.state.gateway
+        services = (gateway.customs, gateway.risk)
+        return dict(await asyncio.gather(*(upstream.probe(s, timeout_s=2.0) for s in services)))
 
     app.state.upstream_health = upstream_health
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 from fastapi import Request
 from sqlalchemy import Engine
 
@@ -12,6 +11,7 @@ from clearway.idempotency import Keeper
 from gateway.box import SecretBox
 from gateway.identity import Identities
 from gateway.settings import GatewaySettings
+from gateway.upstream import Upstream
 
 
 @dataclass
@@ -21,9 +21,8 @@ class Gateway:
     box: SecretBox | None
     identities: Identities
     idempotency: Keeper
-    customs: httpx.AsyncClient
-    risk: httpx.AsyncClient
-    probe: httpx.AsyncClient
+    customs: Upstream
+    risk: Upstream
 
 
 def gateway_of(request: Request) -> Gateway:

@@ -15,7 +15,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -26,7 +25,7 @@ from gateway.db import SigningIdentity, Tenant
 from gateway.domain import filing
 from gateway.domain.access import Principal
 from gateway.tenancy import Conflict, Invalid, audit
-from gateway.upstream import call
+from gateway.upstream import Answer, call
 from schemas.envelope import utc_now
 
 CHINA = timezone(timedelta(hours=8))
@@ -65,7 +64,7 @@ def outgoing(
 
 async def preflight(
     gateway: Gateway, principal: Principal, kind: str, document: dict[str, Any]
-) -> httpx.Response:
+) -> Answer:
     """Customs' pre-flight answer for one document (nothing is stored)."""
     body = outgoing(gateway, principal, kind, [document])
     return await call(gateway.customs, "customs", "POST", "/v1/preflight", principal, json=body)
@@ -73,7 +72,7 @@ async def preflight(
 
 async def submit(
     gateway: Gateway, principal: Principal, kind: str, documents: list[dict[str, Any]]
-) -> httpx.Response:
+) -> Answer:
     """Submit documents of one kind; inventories are signed with the tenant's hosted identity."""
     body = outgoing(gateway, principal, kind, documents)
     customs = gateway.customs
@@ -235,7 +234,7 @@ async def _revoke_at_customs(
                 )
 
 
-def problem_errors(answer: httpx.Response) -> list[dict[str, Any]]:
+def problem_errors(answer: Answer) -> list[dict[str, Any]]:
     """The errors of a refusal from customs (a problem document), or one naming its title."""
     try:
         problem = answer.json()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from gateway.context import gateway_of
 from gateway.domain.access import Kind
-from gateway.upstream import call
+from gateway.upstream import Answer, call
 from gateway.web.charts import bar_chart
 from gateway.web.documents import side_by_side
 from gateway.web.session import PageUser, check_form_csrf, redirect, render, signed_in
@@ -139,7 +138,7 @@ async def reveal(declaration_id: str, request: Request) -> Response:
     )
 
 
-def _problem_text(answer: httpx.Response) -> str:
+def _problem_text(answer: Answer) -> str:
     problem = answer.json()
     errors = "; ".join(f"{e.get('path')}: {e.get('message')}" for e in problem.get("errors", []))
     return str(problem.get("detail") or errors or problem.get("title") or "refused")
