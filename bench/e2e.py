@@ -55,7 +55,7 @@ from clearway import collector, traffic
 from clearway.broker import free_port
 from clearway.cli import database_url
 from clearway.database import make_engine
-from clearway.demo import XML, PlatformClient, admin_key, check_answer, enterprises
+from clearway.demo import PlatformClient, admin_key, check_answer, enterprises
 
 FINAL = {800: "release", 300: "review", 500: "inspect", 100: "reject"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -363,20 +363,12 @@ async def _send(
 ) -> None:
     async with semaphore:
         started, started_wall = time.monotonic(), time.time()
-        answer = await http.post(
-            "/api/v1/messages",
-            content=message.body,
-            headers=client.headers(message.sender.code, **XML),
-        )
+        status, body = await client.post_message(http, message)
         run.http_s.append(time.monotonic() - started)
         answered_wall = time.time()
-    try:
-        body = answer.json()
-    except ValueError:
-        body = answer.text
     run.messages += 1
     run.documents += message.documents
-    problem = check_answer(message, answer.status_code, body)
+    problem = check_answer(message, status, body)
     if problem is not None:
         run.errors.append(problem)
         return

@@ -35,7 +35,7 @@ from pathlib import Path
 from clearway import traffic
 from clearway.broker import free_port
 from clearway.database import migrate
-from clearway.demo import XML, PlatformClient, check_answer, enterprises
+from clearway.demo import PlatformClient, check_answer, enterprises
 from gateway.domain.credentials import new_api_key
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -105,13 +105,8 @@ async def submit(
 
         async def one(message: traffic.Message) -> None:
             async with semaphore:
-                answer = await http.post(
-                    "/api/v1/messages",
-                    content=message.body,
-                    headers=client.headers(message.sender.code, **XML),
-                )
-            body = answer.json() if answer.content else None
-            problem = check_answer(message, answer.status_code, body)
+                status, body = await client.post_message(http, message)
+            problem = check_answer(message, status, body)
             if problem is not None:
                 problems.append(problem)
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
 
+from clearway import traffic
 from clearway.demo import PlatformClient, admin_key, enterprises
 from tests.support import wait_for
 from tests.test_platform import platform
@@ -85,3 +89,18 @@ def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected
                     assert _status(client, reader, ebp, first) == 120
                     assert _status(client, reader, ebp, second) == -301010
             assert len(final) == sum(1 for d in report if d["expected"]["stage"] != "submission")
+
+            # the benchmarks' client (aiohttp): an answer read as JSON, a refusal as its problem
+            orders = list(
+                traffic.messages(traffic.generate(3, 5, prefix="PM"), {}, roles=("order",))
+            )
+            refused = replace(orders[0], body=orders[0].body.replace(b"<ceb:orderNo>", b"<x>", 1))
+
+            async def post_both() -> list[tuple[int, Any]]:
+                async with reader.async_client(2) as http:
+                    return [await reader.post_message(http, m) for m in (orders[0], refused)]
+
+            (status, body), (bad_status, bad_body) = asyncio.run(post_both())
+            assert status == 202, body
+            assert [d["returnStatus"] for d in body["documents"]] == [120] * orders[0].documents
+            assert (bad_status, bad_body["code"]) == (400, "0001")  # not well-formed
