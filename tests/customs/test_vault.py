@@ -77,6 +77,55 @@ def test_personal_fields_are_split_off_and_joined_again():
     assert VAULT.split({"orderNo": "O1"}) == ({"orderNo": "O1"}, None)
 
 
+def _counting_opens(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The tokens every vault decrypts from now on (the vault is frozen: its class is patched)."""
+    opened: list[bytes] = []
+    real_open = Vault._open
+
+    def counted(self: Vault, token: bytes) -> bytes:
+        opened.append(token)
+        return real_open(self, token)
+
+    monkeypatch.setattr(Vault, "_open", counted)
+    return opened
+
+
+def test_fields_this_vault_sealed_a_moment_ago_are_joined_without_opening_the_token(monkeypatch):
+    sealer = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")
+    public, token = sealer.split(HEAD)
+    assert token is not None
+    opened = _counting_opens(monkeypatch)
+    joined = sealer.join(public, token)
+    assert joined == HEAD
+    joined["buyerName"] = "changed"  # the caller's copy: what the vault remembers is not
+    assert sealer.join(public, token) == HEAD
+    assert opened == []
+    # another process's vault (the same key) opens it from the token alone
+    other = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")
+    assert other.join(public, token) == HEAD
+    assert opened == [token.encode()]
+
+
+def test_a_vault_remembers_only_its_last_tokens_and_opens_older_ones(monkeypatch):
+    monkeypatch.setattr(vault, "RECENT_TOKENS", 3)
+    sealer = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")
+    sealed = [sealer.split({**HEAD, "buyerName": f"买家{i}"}) for i in range(5)]
+    assert len(sealer._recent) == 3
+    opened = _counting_opens(monkeypatch)
+    for i, (public, token) in enumerate(sealed):
+        assert token is not None
+        assert sealer.join(public, token)["buyerName"] == f"买家{i}"
+    assert [t.decode() for t in opened] == [sealed[0][1], sealed[1][1]]  # the forgotten two
+
+
+def test_a_changed_token_is_opened_and_refused_even_when_the_original_is_remembered():
+    public, token = VAULT.split(HEAD)
+    assert token is not None
+    changed = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
+    with pytest.raises(VaultError):
+        VAULT.join(public, changed)
+
+
 FERNET = Fernet(
     base64.urlsafe_b64encode(
         vault._derive(b"a-vault-for-the-pseudonym-tests-0123456789", b"personal-data")
