@@ -47,6 +47,16 @@ def test_a_customs_problem_passes_through_unchanged(platform):
     assert answer.json()["errors"][0]["rule"] == "well-formed"
 
 
+def test_a_body_the_gateway_takes_but_customs_refuses_as_too_large_gets_customs_413(platform):
+    """The gateway's cap is above customs' (10 MiB): customs refuses while the gateway is still
+    sending the body, and its problem still comes back (not a 503 for a broken connection)."""
+    sender = platform.tenant("Sample sender", [SENDER])
+    big = b"<x>" + b"a" * (11 * 1024 * 1024) + b"</x>"
+    answer = platform.client.post("/api/v1/messages", content=big, headers={**XML, **sender.auth()})
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["errors"][0]["rule"] == "max-body-size"
+
+
 def test_a_service_that_does_not_answer_gives_a_503_problem_not_a_500(gateway_database):
     from tests.gateway.conftest import make_platform
 
