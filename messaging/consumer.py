@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -16,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, delete, insert, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -29,6 +31,11 @@ from schemas.events import EnvelopeAdapter, Event
 from schemas.topics import Topic
 
 log = logging.getLogger(__name__)
+
+# The inbox's old rows go PRUNE_CHUNK at a time (one short transaction each: the SQLite writer
+# lock is held briefly), at most PRUNE_CHUNKS_PER_TURN between two polls.
+PRUNE_CHUNK = 2_000
+PRUNE_CHUNKS_PER_TURN = 10
 
 # Pydantic caches the parametrised `Envelope[Any]` weakly: once no envelope is left, the garbage
 # collector takes it and the next emit builds it again (its schema: milliseconds, dozens of
@@ -98,6 +105,7 @@ class ConsumerStats:
     batches: int = 0
     refused_commits: int = 0
     offset_commits: int = 0
+    inbox_pruned: int = 0
     last_error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -171,6 +179,20 @@ class ConsumerLoop:
             inbox.c.event_id.in_(bindparam("ids", expanding=True)),
         )
         self._insert_done = insert(inbox)
+        self._chunk = PRUNE_CHUNK
+        self._old = (
+            select(inbox.c.event_id)
+            .where(
+                inbox.c.consumer_group == group_id,
+                inbox.c.processed_at < bindparam("cutoff"),
+            )
+            .limit(self._chunk)
+        )
+        self._forget = delete(inbox).where(
+            inbox.c.consumer_group == group_id,
+            inbox.c.event_id.in_(bindparam("ids", expanding=True)),
+        )
+        self._prune_at = time.monotonic()  # at the first turn, then once per interval
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -205,6 +227,8 @@ class ConsumerLoop:
                 if pending and (not polled or time.monotonic() - committed_at >= interval_s):
                     self._commit(consumer, pending)
                     committed_at = time.monotonic()
+                if time.monotonic() >= self._prune_at:
+                    self._prune_at = time.monotonic() + self._prune_inbox_briefly()
                 if not polled:
                     continue
                 # A consumer off the decision path reads at most once per interval: a fetch
@@ -235,6 +259,44 @@ class ConsumerLoop:
             # rows: whoever gets the partitions again skips them as duplicates.
             self.stats.refused_commits += 1
             log.warning("offsets not committed, the records will be read again: %s", exc)
+
+    # -- the inbox's old rows ---------------------------------------------------------------
+    def prune_inbox(self, now: datetime | None = None, *, chunks: int | None = None) -> int:
+        """Delete this group's inbox rows older than `inbox_keep_s` (see KafkaSettings), at most
+        `chunks` batches of PRUNE_CHUNK rows, each in its own short transaction; how many went.
+
+        An event handled longer ago than that is never delivered to the group again, so its
+        row would only grow the table and the index every new event is checked against."""
+        cutoff = (now or utc_now()) - timedelta(seconds=self._settings.inbox_keep_s)
+        deleted = 0
+        for _ in itertools.count() if chunks is None else range(chunks):
+            with self._engine.begin() as conn:
+                ids = list(conn.execute(self._old, {"cutoff": cutoff}).scalars())
+                if ids:
+                    conn.execute(self._forget, {"ids": ids})
+            deleted += len(ids)
+            if len(ids) < self._chunk:
+                break
+        self.stats.inbox_pruned += deleted
+        return deleted
+
+    def _prune_inbox_briefly(self) -> float:
+        """One turn of pruning between polls; the seconds until the next: soon while old rows
+        remain, else the interval (and after a database error, which is only logged)."""
+        try:
+            deleted = self.prune_inbox(chunks=PRUNE_CHUNKS_PER_TURN)
+        except DBAPIError as exc:
+            log.warning("inbox not pruned, next time: %s", _describe(exc))
+            return self._settings.inbox_prune_interval_s
+        if deleted:
+            log.info(
+                "inbox of %s: %d rows older than %.0f s deleted",
+                self.group_id,
+                deleted,
+                self._settings.inbox_keep_s,
+            )
+        more = deleted == self._chunk * PRUNE_CHUNKS_PER_TURN
+        return 1.0 if more else self._settings.inbox_prune_interval_s
 
     def _build_consumer(self) -> KafkaConsumer:
         s = self._settings

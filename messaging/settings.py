@@ -25,6 +25,14 @@ class KafkaSettings(BaseSettings):
     # when it runs out of them, and when it stops): see ConsumerLoop.run.
     commit_interval_ms: int = 1_000
     request_timeout_ms: int = 30_000
+    # A consumer's inbox (one row per event it handled) exists to skip an event delivered again:
+    # after a crash or a rebalance before the offsets were committed (seconds), or after a group
+    # idle for longer than the broker keeps its offsets (Kafka's offsets.retention.minutes,
+    # 7 days by default), when it reads its topics again from the earliest record they keep
+    # (log.retention, 7 days by default). Rows older than this are deleted, a batch at a time,
+    # once per prune interval: keep it longer than the topics keep their records.
+    inbox_keep_s: float = 8 * 24 * 3600.0
+    inbox_prune_interval_s: float = 3600.0
     # How long a producer may block waiting for metadata before the relay backs off and retries.
     max_block_ms: int = 5_000
     linger_ms: int = 2
