@@ -67,7 +67,7 @@ async def preflight(
 ) -> Answer:
     """Customs' pre-flight answer for one document (nothing is stored)."""
     body = outgoing(gateway, principal, kind, [document])
-    return await call(gateway.customs, "customs", "POST", "/v1/preflight", principal, json=body)
+    return await call(gateway.customs, "POST", "/v1/preflight", principal, json=body)
 
 
 async def submit(
@@ -77,13 +77,13 @@ async def submit(
     body = outgoing(gateway, principal, kind, documents)
     customs = gateway.customs
     if kind != "inventory":
-        return await call(customs, "customs", "POST", "/v1/messages", principal, json=body)
+        return await call(customs, "POST", "/v1/messages", principal, json=body)
     identity = active_identity(gateway, principal.tenant_id)
     if identity is None or gateway.box is None:
         raise SigningUnavailable(
             "an inventory must be signed: create a hosted signing identity on the API keys page"
         )
-    rendered = await call(customs, "customs", "POST", "/v1/render", principal, json=body)
+    rendered = await call(customs, "POST", "/v1/render", principal, json=body)
     if rendered.status_code != 200:
         return rendered
     signed = xmlsign.sign_message(
@@ -94,7 +94,6 @@ async def submit(
     )
     return await call(
         customs,
-        "customs",
         "POST",
         "/v1/messages",
         principal,
@@ -155,7 +154,6 @@ async def create_identity(gateway: Gateway, principal: Principal) -> dict[str, A
     for code in sorted(principal.codes):
         answer = await call(
             gateway.customs,
-            "customs",
             "POST",
             "/v1/certificates",
             principal,
@@ -215,7 +213,6 @@ async def _revoke_at_customs(
     for code in retired.codes.split():
         listed = await call(
             gateway.customs,
-            "customs",
             "GET",
             "/v1/certificates",
             principal,
@@ -227,7 +224,6 @@ async def _revoke_at_customs(
             if certificate["fingerprint"] == fingerprint and certificate["revokedAt"] is None:
                 await call(
                     gateway.customs,
-                    "customs",
                     "DELETE",
                     f"/v1/certificates/{certificate['id']}",
                     principal,

@@ -109,7 +109,6 @@ def principal_headers(principal: Principal) -> dict[str, str]:
 
 async def forward(
     client: Upstream,
-    service: str,
     request: Request,
     path: str,
     principal: Principal,
@@ -132,7 +131,7 @@ async def forward(
         ) as upstream:
             content = await upstream.read()
     except _FAILURES as exc:
-        raise UpstreamUnavailable(service, type(exc).__name__) from exc
+        raise UpstreamUnavailable(client.name, type(exc).__name__) from exc
     response_headers = {
         k.lower(): v
         for k, v in upstream.headers.items()
@@ -145,7 +144,6 @@ async def forward(
 
 async def call(
     client: Upstream,
-    service: str,
     method: str,
     path: str,
     principal: Principal,
@@ -173,4 +171,4 @@ async def call(
         ) as answer:
             return Answer(answer.status, answer.headers.copy(), await answer.read())
     except _FAILURES as exc:
-        raise UpstreamUnavailable(service, type(exc).__name__) from exc
+        raise UpstreamUnavailable(client.name, type(exc).__name__) from exc

@@ -85,7 +85,7 @@ _SUBMIT_DOC: dict[str, Any] = {
 async def submit_message(request: Request, caller: Filer) -> Response:
     """Submit a CEB message: XML, a DXP envelope, or its JSON form; up to 100 documents. The
     sender (BaseTransfer/copCode) must be one of your enterprise codes."""
-    return await forward(gateway_of(request).customs, "customs", request, "/v1/messages", caller)
+    return await forward(gateway_of(request).customs, request, "/v1/messages", caller)
 
 
 @router.post("/preflight", tags=["platforms"])
@@ -93,14 +93,14 @@ async def preflight(request: Request, caller: Filer) -> Response:
     """Check one order, payment, waybill or inventory in its JSON form before filing it; nothing
     is stored. Answers the format errors, the match problems against the counterparts on file
     that you may see, and for an inventory the tax estimate and the buyer's remaining quota."""
-    return await forward(gateway_of(request).customs, "customs", request, "/v1/preflight", caller)
+    return await forward(gateway_of(request).customs, request, "/v1/preflight", caller)
 
 
 @router.get("/receipts", tags=["platforms"])
 async def list_receipts(request: Request, caller: Caller) -> Response:
     """Pull your receipts, oldest first: `after` (the last receipt id you saw), `since` (a
     time), `status` (a return status), `messageType`, `limit`."""
-    return await forward(gateway_of(request).customs, "customs", request, "/v1/receipts", caller)
+    return await forward(gateway_of(request).customs, request, "/v1/receipts", caller)
 
 
 @router.get("/receipts/{reference}", tags=["platforms"])
@@ -108,14 +108,14 @@ async def get_receipt(reference: str, request: Request, caller: Caller) -> Respo
     """A document's latest receipt: JSON with its history, CEB XML (`?format=xml`), or a DXP
     envelope signed by the platform (`?format=dxp`)."""
     path = f"/v1/receipts/{reference}"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)
 
 
 @router.get("/submissions/{submission_id}", tags=["platforms"])
 async def get_submission(submission_id: str, request: Request, caller: Caller) -> Response:
     """The documents of one of your submissions and their current return status."""
     path = f"/v1/submissions/{submission_id}"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)
 
 
 def _json_body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
@@ -178,46 +178,40 @@ _REVEAL_DOC = _json_body(
 async def register_certificate(request: Request, caller: Filer) -> Response:
     """Register a signing certificate (PEM or base64 DER) to one of your enterprise codes:
     `{"enterpriseCode": ..., "certificate": ..., "algorithms": [SignatureMethod URIs]}`."""
-    return await forward(
-        gateway_of(request).customs, "customs", request, "/v1/certificates", caller
-    )
+    return await forward(gateway_of(request).customs, request, "/v1/certificates", caller)
 
 
 @router.get("/certificates", tags=["platforms"])
 async def list_certificates(request: Request, caller: Caller) -> Response:
     """The certificates registered to one of your enterprise codes (`?enterpriseCode=`)."""
-    return await forward(
-        gateway_of(request).customs, "customs", request, "/v1/certificates", caller
-    )
+    return await forward(gateway_of(request).customs, request, "/v1/certificates", caller)
 
 
 @router.delete("/certificates/{certificate_id}", tags=["platforms"])
 async def revoke_certificate(certificate_id: int, request: Request, caller: Filer) -> Response:
     """Revoke one of your certificates: messages signed with it are refused from then on."""
     path = f"/v1/certificates/{certificate_id}"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)
 
 
 @router.get("/summaries/{reference}", tags=["platforms"])
 async def get_summary(reference: str, request: Request, caller: Caller) -> Response:
     """An export summary application (CEB701) and the declaration number customs gave it."""
     path = f"/v1/summaries/{reference}"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)
 
 
 @router.get("/summaries/{reference}/result", tags=["platforms"])
 async def get_summary_result(reference: str, request: Request, caller: Caller) -> Response:
     """The summary result: JSON, or the official CEB792 XML (`?format=xml`)."""
     path = f"/v1/summaries/{reference}/result"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)
 
 
 @router.get("/declarations", tags=["declarations"])
 async def list_declarations(request: Request, caller: Caller) -> Response:
     """Import declarations you are a party to (officers: all), by `status` or `orderNo`."""
-    return await forward(
-        gateway_of(request).customs, "customs", request, "/v1/declarations", caller
-    )
+    return await forward(gateway_of(request).customs, request, "/v1/declarations", caller)
 
 
 @router.get("/declarations/{declaration_id}", tags=["declarations"])
@@ -225,7 +219,7 @@ async def get_declaration(declaration_id: str, request: Request, caller: Caller)
     """A declaration: its documents, match differences, tax, risk reasons and timeline
     (buyer personal data masked)."""
     path = f"/v1/declarations/{declaration_id}"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)
 
 
 @router.post(
@@ -235,22 +229,20 @@ async def decide(declaration_id: str, request: Request, caller: Officer) -> Resp
     """An officer's decision (release, inspect, detain, return_abroad, reject, close) with a
     reason; audited under the signed-in officer's name."""
     path = f"/v1/declarations/{declaration_id}/decisions"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)
 
 
 @router.post("/declarations/{declaration_id}/reveal", tags=["officers"], openapi_extra=_REVEAL_DOC)
 async def reveal(declaration_id: str, request: Request, caller: Officer) -> Response:
     """The buyer's personal data unmasked, for an officer who gives a reason; audited."""
     path = f"/v1/declarations/{declaration_id}/reveal"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)
 
 
 @router.get("/platform-certificate", tags=["platforms"])
 async def platform_certificate(request: Request, caller: Caller) -> Response:
     """The certificate that signs the platform's receipts (`?format=dxp`), as PEM."""
-    return await forward(
-        gateway_of(request).customs, "customs", request, "/v1/platform-certificate", caller
-    )
+    return await forward(gateway_of(request).customs, request, "/v1/platform-certificate", caller)
 
 
 @router.get("/me", tags=["platforms"])
@@ -270,19 +262,17 @@ async def me(caller: Caller) -> dict[str, Any]:
 async def review_queue(request: Request, caller: Officer) -> Response:
     """Declarations waiting for an officer, highest risk first (`route`, `reason`,
     `hsChapter`, `enterprise`, `olderThanMinutes`)."""
-    return await forward(
-        gateway_of(request).customs, "customs", request, "/v1/review-queue", caller
-    )
+    return await forward(gateway_of(request).customs, request, "/v1/review-queue", caller)
 
 
 @router.get("/statistics", tags=["officers"])
 async def statistics(request: Request, caller: Officer) -> Response:
     """Clearance statistics over the last `days` days."""
-    return await forward(gateway_of(request).customs, "customs", request, "/v1/statistics", caller)
+    return await forward(gateway_of(request).customs, request, "/v1/statistics", caller)
 
 
 @router.get("/declarations/{declaration_id}/buyer-history", tags=["officers"])
 async def buyer_history(declaration_id: str, request: Request, caller: Officer) -> Response:
     """The buyer's other declarations and annual quota used (no identity)."""
     path = f"/v1/declarations/{declaration_id}/buyer-history"
-    return await forward(gateway_of(request).customs, "customs", request, path, caller)
+    return await forward(gateway_of(request).customs, request, path, caller)

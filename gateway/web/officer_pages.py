@@ -28,7 +28,6 @@ async def queue(request: Request) -> Response:
     chosen = {k: request.query_params.get(k, "") for k in _FILTERS}
     answer = await call(
         gateway_of(request).customs,
-        "customs",
         "GET",
         "/v1/review-queue",
         user.principal,
@@ -54,9 +53,7 @@ async def _declaration_page(
     request: Request, user: PageUser, declaration_id: str, revealed: Any = None
 ) -> Response:
     customs = gateway_of(request).customs
-    answer = await call(
-        customs, "customs", "GET", f"/v1/declarations/{declaration_id}", user.principal
-    )
+    answer = await call(customs, "GET", f"/v1/declarations/{declaration_id}", user.principal)
     if answer.status_code != 200:
         return render(
             request,
@@ -67,7 +64,6 @@ async def _declaration_page(
         )
     history = await call(
         customs,
-        "customs",
         "GET",
         f"/v1/declarations/{declaration_id}/buyer-history",
         user.principal,
@@ -105,7 +101,6 @@ async def decide(declaration_id: str, request: Request) -> Response:
         body["findings"] = form["findings"]
     answer = await call(
         gateway_of(request).customs,
-        "customs",
         "POST",
         f"/v1/declarations/{declaration_id}/decisions",
         user.principal,
@@ -123,7 +118,6 @@ async def reveal(declaration_id: str, request: Request) -> Response:
     form = await check_form_csrf(request, user)
     answer = await call(
         gateway_of(request).customs,
-        "customs",
         "POST",
         f"/v1/declarations/{declaration_id}/reveal",
         user.principal,
@@ -150,7 +144,6 @@ async def stats(request: Request) -> Response:
     days = request.query_params.get("days", "30")
     answer = await call(
         gateway_of(request).customs,
-        "customs",
         "GET",
         "/v1/statistics",
         user.principal,

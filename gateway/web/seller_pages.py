@@ -31,12 +31,8 @@ async def home(request: Request) -> Response:
     customs = gateway_of(request).customs
     params = {"status": chosen["status"] if chosen["status"].lstrip("-").isdigit() else None}
     params["orderNo"] = chosen["orderNo"] or None
-    answer = await call(
-        customs, "customs", "GET", "/v1/declarations", user.principal, params=params
-    )
-    receipts = await call(
-        customs, "customs", "GET", "/v1/receipts", user.principal, params={"limit": 1000}
-    )
+    answer = await call(customs, "GET", "/v1/declarations", user.principal, params=params)
+    receipts = await call(customs, "GET", "/v1/receipts", user.principal, params={"limit": 1000})
     latest = list(reversed(receipts.json()["receipts"]))[:30] if receipts.status_code == 200 else []
     return render(
         request,
@@ -56,7 +52,6 @@ async def declaration(declaration_id: str, request: Request) -> Response:
     user = await signed_in(request, Kind.TENANT)
     answer = await call(
         gateway_of(request).customs,
-        "customs",
         "GET",
         f"/v1/declarations/{declaration_id}",
         user.principal,

@@ -78,13 +78,12 @@ def gateway(service_url: str) -> Iterator[TestClient]:
 
     @app.api_route("/api/{path:path}", methods=["GET", "POST"])
     async def forwarded(path: str, request: Request) -> Response:
-        return await upstream.forward(app.state.service, "svc", request, "/" + path, TENANT)
+        return await upstream.forward(app.state.service, request, "/" + path, TENANT)
 
     @app.post("/call/{path:path}")
     async def called(path: str, request: Request) -> dict[str, Any]:
         answer = await upstream.call(
             app.state.service,
-            "svc",
             "POST",
             "/" + path,
             TENANT,
@@ -149,7 +148,7 @@ def test_connections_are_kept_for_the_next_request_and_let_go_once_idle(
 
     @app.get("/port")
     async def port(request: Request) -> Response:
-        return await upstream.forward(app.state.service, "svc", request, "/v1/p", TENANT)
+        return await upstream.forward(app.state.service, request, "/v1/p", TENANT)
 
     with TestClient(app) as client:
         first = client.get("/port").json()["clientPort"]
