@@ -314,6 +314,9 @@ class ConsumerLoop:
             heartbeat_interval_ms=s.heartbeat_interval_ms,
             request_timeout_ms=s.request_timeout_ms,
             isolation_level="read_committed",
+            # read by nothing here (see build_producer): an idle consumer polling every 20 ms
+            # 7.5-8.3% of a core with them, 7.1-7.2% without
+            metrics_enabled=False,
         )
 
     # -- one batch ------------------------------------------------------------------------

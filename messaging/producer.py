@@ -26,6 +26,10 @@ def build_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
         bootstrap_timeout_ms=settings.max_block_ms,
         retry_backoff_ms=100,
         delivery_timeout_ms=settings.request_timeout_ms + settings.linger_ms + 5_000,
+        # kafka-python's metrics (sensors updated on every send and request, in Python) are read
+        # by nothing here: without them a record costs about 6% less CPU (114-116 against
+        # 122-123 us with 8 records a flush, on the embedded broker).
+        metrics_enabled=False,
     )
 
 
