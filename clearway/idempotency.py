@@ -40,6 +40,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from clearway import jsontext
 from clearway.database import as_utc
 from schemas.envelope import utc_now
 
@@ -187,7 +188,7 @@ def release(engine: Engine, table: Table, held: Claim) -> None:
 
 def json_body(content: Any) -> bytes:
     """The bytes a JSON response is stored (and replayed) as."""
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+    return jsontext.encode(content)
 
 
 class KeyInvalid(Exception):

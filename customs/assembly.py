@@ -3,10 +3,9 @@ taking the buyer's quota, and handing the declaration to risk for its route."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from clearway import jsontext
 from customs import quota_store
 from customs.ceb.documents import KINDS
 from customs.context import Customs
@@ -54,13 +54,13 @@ class Stored(Protocol):
 
 def full_head(customs: Customs, document: Stored) -> dict[str, str]:
     """A document's head as declared, its encrypted personal fields opened."""
-    return customs.vault.join(json.loads(document.head), document.personal)
+    return customs.vault.join(jsontext.loads(document.head), document.personal)
 
 
 def declared_doc(customs: Customs, document: Stored) -> Doc:
     """A stored document as the business rules read it: full head and lines."""
-    lines = tuple(json.loads(document.lines))
-    return opened_doc(customs, json.loads(document.head), document.personal, lines)
+    lines = tuple(jsontext.loads(document.lines))
+    return opened_doc(customs, jsontext.loads(document.head), document.personal, lines)
 
 
 def opened_doc(
@@ -79,7 +79,7 @@ def attach(customs: Customs, ctx: HandlerContext, document: Document) -> None:
     if role is None:
         return
     session = ctx.session
-    head = json.loads(document.head)
+    head = jsontext.loads(document.head)
     now = utc_now()
     if role == "waybill":
         declarations = list(
@@ -241,7 +241,7 @@ def evaluate(
             annual_used=used,
         ),
     )
-    mismatches = json.dumps([asdict(m) for m in result.mismatches], ensure_ascii=False)
+    mismatches = jsontext.dumps(result.mismatches)
     # The limits (X11, X12) are answered by the tax assessment below with their own codes.
     blocking = [
         m for m in result.mismatches if m.severity == "error" and m.rule not in _LIMIT_RULES
@@ -269,7 +269,7 @@ def evaluate(
         )
     if isinstance(tax, TaxRefusal):
         return Verdict(mismatches, (tax.return_status, tax.message))
-    tax_json = json.dumps(
+    tax_json = jsontext.dumps(
         {
             "regime": tax.regime.value,
             "dutiableValue": str(tax.dutiable_value),
@@ -425,7 +425,7 @@ def announce(
             order_no=declaration.order_no,
             code=code,
             info=info,
-            head=json.loads(document.head),
+            head=jsontext.loads(document.head),
             **export,
         ),
         key=declaration.order_no,

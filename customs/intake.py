@@ -17,7 +17,6 @@ inserted first.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from clearway import jsontext
 from clearway.database import upsert
 from customs import keylocks, quota_store
 from customs.assembly import (
@@ -277,12 +277,12 @@ class _Row:
 
     def public_head(self) -> dict[str, str]:
         if self.parsed is None:
-            self.parsed = json.loads(self.head)
+            self.parsed = jsontext.loads(self.head)
         return self.parsed
 
     def line_items(self) -> tuple[Mapping[str, str], ...]:
         if self.parsed_lines is None:
-            self.parsed_lines = tuple(json.loads(self.lines))
+            self.parsed_lines = tuple(jsontext.loads(self.lines))
         return self.parsed_lines
 
     def declared(self, customs: Customs) -> Doc:

@@ -12,7 +12,6 @@ which refuses the unknown one as before.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from clearway import jsontext
 from customs import keylocks
 from customs.assembly import clearance_changed
 from customs.db import Decision, Declaration, Document, Receipt
@@ -98,7 +98,8 @@ def apply_routes_run(run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> bo
         {d.inventory_id for d in declarations.values() if d.inventory_id is not None}
     )
     heads: dict[str, dict[str, str]] = {
-        row.id: json.loads(row.head) for row in conn.execute(_INVENTORIES, {"ids": inventory_ids})
+        row.id: jsontext.loads(row.head)
+        for row in conn.execute(_INVENTORIES, {"ids": inventory_ids})
     }
     now = utc_now()
     returned_at = return_time(now)  # one run, one moment
@@ -150,7 +151,7 @@ def apply_routes_run(run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> bo
                 "action": action.value,
                 "actor": "risk",
                 "reason": reason[:1000],
-                "detail": json.dumps(detail, ensure_ascii=False),
+                "detail": jsontext.dumps(detail),
                 "from_status": current,
                 "to_status": step.state,
                 "decided_at": now,

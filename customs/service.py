@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlmodel import col
 
+from clearway import jsontext
 from clearway.database import snapshot
 from customs import visibility
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
@@ -60,8 +61,6 @@ _INSERT_SUBMISSION = insert(Submission)
 _INSERT_DOCUMENT = insert(Document)
 _INSERT_PARTY = insert(DocumentParty)
 _INSERT_RECEIPT = insert(Receipt)
-# json.dumps(value, ensure_ascii=False) without building an encoder per call.
-_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def submit_message(
@@ -147,10 +146,10 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
             "pre_no": (head.get("preNo") or pre_entry_number(now, document_id))
             if carries_pre_no
             else None,
-            "head": _to_json(public_head),
+            "head": jsontext.dumps(public_head),
             "personal": personal,
             "buyer_key": customs.vault.buyer_key(id_type, buyer_id) if buyer_id else None,
-            "lines": _to_json(doc.lines),
+            "lines": jsontext.dumps(doc.lines),
             "return_status": ReturnStatus.DECLARING,
             "invt_no": None,  # an inventory's number is given when it is decided
             "created_at": now,
