@@ -8,7 +8,8 @@ Starts the platform as `clearway up` does (embedded broker, SQLite files or fres
 databases) unless --url names a running one. Every `--tick` seconds it takes the declarations
 due at the offered rate (`clearway.traffic`, with bad and risky shares), writes them as CEB
 messages (one per document type and sender, up to 100 documents) and submits them from
-`--clients` concurrent HTTP clients; in closed loop it keeps `--in-flight` declarations waiting
+`--clients` concurrent HTTP clients (`--idempotency-keys`: each message with an Idempotency-Key,
+as integrators are told to send); in closed loop it keeps `--in-flight` declarations waiting
 for their decision instead. A separate process reads customs.events from its end (no consumer
 group) and notes when it sees each declaration's decision receipt: release (800), review
 (300), inspect (500) or reject (100). Latency is from the start of the POST of a declaration's
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -360,10 +362,12 @@ async def _send(
     semaphore: asyncio.Semaphore,
     message: traffic.Message,
     run: Run,
+    keyed: bool,
 ) -> None:
+    key = uuid.uuid4().hex if keyed else None
     async with semaphore:
         started, started_wall = time.monotonic(), time.time()
-        status, body = await client.post_message(http, message)
+        status, body = await client.post_message(http, message, idempotency_key=key)
         run.http_s.append(time.monotonic() - started)
         answered_wall = time.time()
     run.messages += 1
@@ -432,7 +436,7 @@ async def load(
             for declaration in chunk:
                 run.plan(declaration)
             sends = [
-                _send(http, client, semaphore, message, run)
+                _send(http, client, semaphore, message, run, args.idempotency_keys)
                 for message in traffic.messages(chunk, identities)
             ]
             if args.rate:
@@ -615,6 +619,9 @@ def main() -> None:
     )
     parser.add_argument("--api-key", default=os.environ.get("CLEARWAY_API_KEY"))
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP requests")
+    parser.add_argument(
+        "--idempotency-keys", action="store_true", help="an Idempotency-Key on every message"
+    )
     parser.add_argument("--tick", type=float, default=0.25, help="seconds of traffic per batch")
     parser.add_argument("--bad-share", type=float, default=0.01)
     parser.add_argument("--risky-share", type=float, default=0.05)

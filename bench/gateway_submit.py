@@ -10,10 +10,10 @@ fresh SQLite files, no broker: submitting only writes customs' outbox), enrols t
 enterprises with an API key each, registers the agents' certificates, then submits generated
 declarations through `POST /api/v1/messages` as `bench.e2e` does: `--per-tick` declarations at
 a time, one message per document type and sender (up to 100 documents), from `--clients`
-concurrent clients. It prints the CPU each API process used per declaration and per message
-(from /proc, so the load generator's own work is not counted). `--profile` runs the gateway
-under cProfile and writes its stats there (`python -m pstats`); `--profile-customs` does the same
-for the customs API.
+concurrent clients (with an Idempotency-Key each if `--idempotency-keys`). It prints the CPU
+each API process used per declaration and per message (from /proc, so the load generator's own
+work is not counted). `--profile` runs the gateway under cProfile and writes its stats there
+(`python -m pstats`); `--profile-customs` does the same for the customs API.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,16 +97,18 @@ def serve(
 
 
 async def submit(
-    client: PlatformClient, batches: list[list[traffic.Message]], clients: int
+    client: PlatformClient, batches: list[list[traffic.Message]], clients: int, keyed: bool
 ) -> list[str]:
-    """Send every message, a tick's batch at a time; the unexpected answers."""
+    """Send every message, a tick's batch at a time (each with an Idempotency-Key if `keyed`);
+    the unexpected answers."""
     problems: list[str] = []
     semaphore = asyncio.Semaphore(clients)
     async with client.async_client(clients) as http:
 
         async def one(message: traffic.Message) -> None:
             async with semaphore:
-                status, body = await client.post_message(http, message)
+                key = uuid.uuid4().hex if keyed else None
+                status, body = await client.post_message(http, message, idempotency_key=key)
             problem = check_answer(message, status, body)
             if problem is not None:
                 problems.append(problem)
@@ -122,6 +125,9 @@ def main() -> None:
     parser.add_argument("--declarations", type=int, default=2000)
     parser.add_argument("--per-tick", type=int, default=1000, help="declarations per batch")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP requests")
+    parser.add_argument(
+        "--idempotency-keys", action="store_true", help="an Idempotency-Key on every message"
+    )
     parser.add_argument("--warm-up", type=int, default=200, help="declarations not counted")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", help="write the gateway's cProfile stats to this file")
@@ -174,10 +180,11 @@ def main() -> None:
                 client = PlatformClient(url)
                 client.enrol(admin, enterprises())
                 client.register_certificates(identities)
-                problems = asyncio.run(submit(client, warm, args.clients))
+                keyed = args.idempotency_keys
+                problems = asyncio.run(submit(client, warm, args.clients, keyed))
                 before = {"gateway": cpu_s(gateway.pid), "customs": cpu_s(customs.pid)}
                 started = time.perf_counter()
-                problems += asyncio.run(submit(client, measured, args.clients))
+                problems += asyncio.run(submit(client, measured, args.clients, keyed))
                 elapsed = time.perf_counter() - started
                 used = {
                     "gateway": cpu_s(gateway.pid) - before["gateway"],

@@ -77,13 +77,19 @@ class PlatformClient:
         )
 
     async def post_message(
-        self, http: aiohttp.ClientSession, message: traffic.Message
+        self,
+        http: aiohttp.ClientSession,
+        message: traffic.Message,
+        *,
+        idempotency_key: str | None = None,
     ) -> tuple[int, Any]:
-        """POST one CEB message as its sender: the status and the answer (JSON, else text)."""
+        """POST one CEB message as its sender (with an Idempotency-Key if given): the status and
+        the answer (JSON, else text)."""
+        keyed = {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
         async with http.post(
             self.url.rstrip("/") + "/api/v1/messages",
             data=message.body,
-            headers=self.headers(message.sender.code, **XML),
+            headers=self.headers(message.sender.code, **XML, **keyed),
         ) as answer:
             content = await answer.read()
         try:

@@ -96,11 +96,18 @@ def test_clearway_demo_fills_a_running_platform_and_every_answer_is_the_expected
             )
             refused = replace(orders[0], body=orders[0].body.replace(b"<ceb:orderNo>", b"<x>", 1))
 
-            async def post_both() -> list[tuple[int, Any]]:
+            async def post_all() -> list[tuple[int, Any]]:
                 async with reader.async_client(2) as http:
-                    return [await reader.post_message(http, m) for m in (orders[0], refused)]
+                    answers = [await reader.post_message(http, m) for m in (orders[0], refused)]
+                    for _ in range(2):  # the same message twice under one key: sent once
+                        answers.append(
+                            await reader.post_message(http, orders[1], idempotency_key="pm-1")
+                        )
+                    return answers
 
-            (status, body), (bad_status, bad_body) = asyncio.run(post_both())
+            (status, body), (bad_status, bad_body), keyed, again = asyncio.run(post_all())
             assert status == 202, body
             assert [d["returnStatus"] for d in body["documents"]] == [120] * orders[0].documents
             assert (bad_status, bad_body["code"]) == (400, "0001")  # not well-formed
+            assert keyed[0] == again[0] == 202
+            assert again[1]["submissionId"] == keyed[1]["submissionId"]  # replayed
