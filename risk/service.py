@@ -1,5 +1,5 @@
-"""Risk use cases: record what customs accepted, one event at a time (the worker hands over runs
-of events, `risk.intake`), show it."""
+"""Risk use cases, one event at a time (the worker hands over runs of events, `risk.intake`):
+score a declaration, keep an inspection's label; and show what risk recorded."""
 
 from __future__ import annotations
 
@@ -11,21 +11,11 @@ from risk.db import Observation, RiskAssessment
 from risk.domain.rules import RuleSet
 from risk.intake import Intake, RulesInForce
 from risk.model.gbm import RiskModel
-from schemas.events import (
-    DeclarationReadyV1,
-    DocumentAcceptedV1,
-    DocumentsAcceptedV1,
-    InspectionConcludedV1,
-)
+from schemas.events import DeclarationReadyV1, InspectionConcludedV1
 
 
 class NotFound(LookupError):
     """Risk has not seen that document."""
-
-
-def record_accepted(ctx: HandlerContext, event: DocumentsAcceptedV1 | DocumentAcceptedV1) -> None:
-    """Keep accepted customs documents as observations (once, whatever the redeliveries)."""
-    Intake(_no_rules)([(ctx, event)])
 
 
 def assess_declaration(
