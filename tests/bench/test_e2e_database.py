@@ -1,6 +1,7 @@
 """bench.e2e reads when customs' database says each of the run's declarations was decided, how
 much storage each database takes, and whether PostgreSQL cleans up behind the run."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -8,7 +9,14 @@ import psycopg
 import pytest
 from sqlalchemy import insert
 
-from bench.e2e import database_bytes, decided_in_database, rejected_in_database, vacuum_note
+from bench.e2e import (
+    database_bytes,
+    decided_in_database,
+    rejected_in_database,
+    vacuum_note,
+    vacuumed,
+    vacuuming,
+)
 from clearway.database import make_engine, migrate
 from customs.db import Declaration, Receipt
 from tests.support import postgres_database
@@ -129,3 +137,32 @@ def test_on_postgresql_the_storage_is_the_database_s_and_autovacuum_is_named() -
         note = vacuum_note(url)
     assert ("autovacuum on" in note) == (setting[0] == "on")
     assert ("autovacuum OFF" in note) == (setting[0] == "off")
+
+
+def test_the_bench_vacuums_and_analyses_postgresql_databases_when_asked(tmp_path: Path) -> None:
+    sqlite = f"sqlite:///{tmp_path / 'customs.db'}"
+    with postgres_database() as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (n integer)")
+            conn.execute("INSERT INTO t SELECT generate_series(1, 1000)")
+            conn.execute("DELETE FROM t WHERE n % 2 = 0")
+        with vacuuming([url, sqlite], None) as rounds:  # not asked: nothing runs
+            time.sleep(0.3)
+        assert rounds == [] and vacuumed(rounds, None) == ""
+        with vacuuming([url, sqlite], 0.1) as rounds:
+            deadline = time.monotonic() + 30
+            while not rounds and time.monotonic() < deadline:
+                time.sleep(0.05)
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT last_vacuum, last_analyze, n_dead_tup FROM pg_stat_user_tables"
+                " WHERE relname = 't'"
+            ).fetchone()
+    assert rounds, "no round ran"
+    assert row is not None and row[0] is not None and row[1] is not None and row[2] == 0
+    assert vacuumed(rounds, 0.1).startswith(
+        f"; VACUUM (ANALYZE) by the bench every 0.1s: {len(rounds)}"
+    )
+    with vacuuming([sqlite], 0.1) as rounds:  # SQLite: nothing to vacuum
+        time.sleep(0.3)
+    assert rounds == []
