@@ -222,21 +222,19 @@ def process_received_run(
     before anything is decided (the general path reads them)."""
     session = run[0][0].session
     session.flush()
+    ids = [str(event.document_id) for _, event in run]
     found = dict(inserted or {})
-    found.update(
-        _documents(session, [str(e.document_id) for _, e in run if str(e.document_id) not in found])
-    )
+    found.update(_documents(session, [i for i in ids if i not in found]))
     declared = _declared(session, found.values())
     taken: set[tuple[str, str]] = set()
     hot: list[bool] = []  # whether each event is decided on the hot path
-    for _, event in run:
-        row = found.get(str(event.document_id))
+    for document_id in ids:
+        row = found.get(document_id)
         key = (row.message_type, row.declared_key) if row is not None else None
         hot.append(row is not None and _simple(row) and key not in declared and key not in taken)
         if hot[-1] and key is not None:
             taken.add(key)
-    run_ids = {str(event.document_id) for _, event in run}
-    if pending is not None and (not all(hot) or not found.keys() <= run_ids):
+    if pending is not None and (not all(hot) or not found.keys() <= set(ids)):
         pending.write({})  # the general path reads them from the database
     segment: list[tuple[HandlerContext, DocumentReceivedV1]] = []
     known: dict[str, _Row] | None = found  # the rows as read, until the general path runs

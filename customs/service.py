@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -35,7 +34,7 @@ from messaging.outbox import stage
 from messaging.rows import write_rows
 from schemas.envelope import utc_now
 from schemas.events import DocumentReceivedV1
-from schemas.ids import time_ordered_ids
+from schemas.ids import time_ordered_uuids
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +118,8 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
     carries_pre_no = "preNo" in receipt_keys(kind)
     now = utc_now()
     returned_at = return_time(now)
-    ids = time_ordered_ids(1 + len(message.documents))
+    uuids = time_ordered_uuids(1 + len(message.documents))
+    ids = [str(value) for value in uuids]
     submission_id = ids[0]
     declared = RETURN_INFO[ReturnStatus.DECLARING]
     documents: list[dict[str, Any]] = []
@@ -127,7 +127,7 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
     receipts: list[dict[str, Any]] = []
     arrived: list[DocumentReceivedV1] = []
     stored: list[Stored] = []
-    for doc, document_id in zip(message.documents, ids[1:], strict=True):
+    for doc, document_id, document_uuid in zip(message.documents, ids[1:], uuids[1:], strict=True):
         head = doc.head
         business_key = doc.partition_key(kind)[:60]
         public_head, personal = customs.vault.split(head)
@@ -174,8 +174,8 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
         )
         arrived.append(
             DocumentReceivedV1(
-                document_id=uuid.UUID(document_id),
-                submission_id=uuid.UUID(submission_id),
+                document_id=document_uuid,
+                submission_id=uuids[0],
                 message_type=message_type,
                 business_key=business_key,
                 sender_code=message.sender_code,

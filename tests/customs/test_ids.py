@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 import uuid
 
@@ -52,3 +54,38 @@ def test_events_and_single_ids_are_time_ordered_too():
     )
     assert (first.version, envelope.event_id.version) == (7, 7)
     assert str(first) < str(envelope.event_id)
+
+
+def test_ids_made_across_the_random_buffer_and_from_threads_stay_unique():
+    made: list[list[str]] = []
+
+    def make() -> None:
+        made.append([text for _ in range(300) for text in _new_ids(7)])  # 16,800 bytes each
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [text for part in made for text in part]
+    assert len(ids) == 4 * 300 * 7
+    assert len({uuid.UUID(text).int & ((1 << 62) - 1) for text in ids}) == len(ids)
+
+
+def test_a_forked_child_does_not_make_the_ids_its_parent_makes():
+    _new_ids(1)  # the parent has random bytes read ahead
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        try:
+            os.write(write, ",".join(_new_ids(20)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        child = pipe.read().split(",")
+    parent = _new_ids(20)
+    assert len(child) == 20
+    random_bits = {uuid.UUID(text).int & ((1 << 62) - 1) for text in child + parent}
+    assert len(random_bits) == 40
