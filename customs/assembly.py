@@ -141,7 +141,11 @@ def detach(session: Session, document: Document) -> None:
     if role is None:
         return
     column = getattr(Declaration, f"{role}_document_id")
-    for declaration in session.execute(select(Declaration).where(column == document.id)).scalars():
+    for declaration in session.execute(
+        select(Declaration).where(
+            col(Declaration.order_no) == order_no_of(document), column == document.id
+        )
+    ).scalars():
         setattr(declaration, f"{role}_document_id", None)
         declaration.updated_at = utc_now()
 
@@ -151,7 +155,10 @@ def locked_by_inventory(session: Session, document: Document) -> bool:
     if document.message_type != "CEB311Message":
         return False
     declaration = session.execute(
-        select(Declaration).where(col(Declaration.order_document_id) == document.id)
+        select(Declaration).where(
+            col(Declaration.order_no) == order_no_of(document),
+            col(Declaration.order_document_id) == document.id,
+        )
     ).scalar_one_or_none()
     return (
         declaration is not None
@@ -159,6 +166,14 @@ def locked_by_inventory(session: Session, document: Document) -> bool:
         and declaration.status not in (None, clearance.REJECTED)
         and (declaration.status or 0) >= 0
     )
+
+
+def order_no_of(document: Document) -> str:
+    """The order number of a document of the import set: the declarations it is filed in are
+    found by it (their index), as they were filed by it, not by the document's id (which no
+    index holds: a scan of every declaration, at every duplicate, change or deletion)."""
+    order_no: str = jsontext.loads(document.head)["orderNo"]
+    return order_no
 
 
 def _accepted_waybill(session: Session, order_no: str) -> str | None:

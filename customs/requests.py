@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from customs import quota_store
-from customs.assembly import declared_doc
+from customs.assembly import declared_doc, order_no_of
 from customs.context import Customs
 from customs.db import Declaration, Document
 from customs.domain import clearance
@@ -31,7 +31,10 @@ def _inventory(session: Session, invt_no: str) -> tuple[Document, Declaration] |
     if document is None:
         return None
     declaration = session.execute(
-        select(Declaration).where(col(Declaration.inventory_document_id) == document.id)
+        select(Declaration).where(
+            col(Declaration.order_no) == order_no_of(document),
+            col(Declaration.inventory_document_id) == document.id,
+        )
     ).scalar_one_or_none()
     return (document, declaration) if declaration is not None else None
 
