@@ -4,6 +4,7 @@ declaration a document is filed in)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -11,12 +12,15 @@ from sqlalchemy import event
 
 from customs import clearance_service, service
 from customs.ceb.writer import Sender, write_message
+from customs.context import Customs
 from tests.customs import builders
 from tests.test_flow import submit_request, submit_set
 
 
-def _submit(customs, message_type: str, head: dict[str, str], lines: Any, sender: str) -> int:
-    body = write_message(message_type, [(head, lines)], Sender(sender, "s"))
+def _submit(
+    customs: Customs, message_type: str, head: Mapping[str, str], lines: Any, sender: str
+) -> int:
+    body = write_message(message_type, [(dict(head), lines)], Sender(sender, "s"))
     reference = service.submit_message(customs, body, correlation_id="again").documents[0].reference
     return service.receipt_view(customs, reference).return_status
 
