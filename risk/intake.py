@@ -143,8 +143,8 @@ class Intake:
         )
         observations: list[dict[str, Any]] = []
         new_labels: list[dict[str, Any]] = []
-        # one time for the run's rows, handled in one transaction (each row's own cost 2% of
-        # the worker's CPU at bench.e2e's 800/s, as datetimes SQLite's writer formats one by one)
+        # one time for the run's rows, written in one transaction (a time of each row's own
+        # cost 2% of the worker's CPU at 800/s: SQLite's writer formats each distinct datetime)
         now = utc_now()
         for ctx, event, extra in steps:
             if isinstance(event, DocumentAcceptedV1):

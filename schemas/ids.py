@@ -5,10 +5,10 @@ together) and 62 random bits from the system's random source, read RANDOM_BUFFER
 time: an `os.urandom` per id is a system call, around which Python lets go of the GIL, and the
 customs API's group writer makes an id for every event it raises (a thread that lets go of the
 GIL waits to get it back while others run). A process's buffer is emptied in a child it forks,
-which would otherwise make the same ids as its parent. Stored as a
-key, a new id goes to the end of its index instead of a random page of it: far fewer page
-writes per commit than random (version 4) ids, in every table an id keys (documents,
-declarations, every consumer's inbox of event ids, the outbox).
+which would otherwise make the same ids as its parent. Stored as a key, a new id goes to the end
+of its index instead of a random page of it: far fewer page writes per commit than random
+(version 4) ids, in every table an id keys (documents, declarations, every consumer's inbox of
+event ids, the outbox).
 """
 
 from __future__ import annotations
