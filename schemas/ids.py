@@ -70,11 +70,6 @@ def time_ordered_uuids(count: int) -> list[uuid.UUID]:
     return [uuid.UUID(int=value) for value in _ints(count)]
 
 
-def time_ordered_ids(count: int) -> list[str]:
-    """`count` new ids as text, in increasing order (at most MAX_BATCH at once)."""
-    return [str(value) for value in time_ordered_uuids(count)]
-
-
 def uuid7() -> uuid.UUID:
     """One new time-ordered id."""
     return uuid.UUID(int=_ints(1)[0])

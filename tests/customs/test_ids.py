@@ -11,8 +11,12 @@ import pytest
 
 from schemas.envelope import Envelope
 from schemas.events import RiskAssessedV1
-from schemas.ids import time_ordered_ids as _new_ids
-from schemas.ids import uuid7
+from schemas.ids import time_ordered_uuids, uuid7
+
+
+def _new_ids(count: int) -> list[str]:
+    """New ids as the rows store them: text."""
+    return [str(value) for value in time_ordered_uuids(count)]
 
 
 def test_ids_are_version_7_uuids_in_message_order_then_time_order():
