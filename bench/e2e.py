@@ -276,6 +276,37 @@ class Watched:
             self.rss.append(_memory_mb(self.pid)[0])
 
 
+@dataclass
+class ServerCpu:
+    """The CPU of a PostgreSQL server on this machine: every process named `postgres` (the
+    postmaster, each connection's backend, the WAL writer, the checkpointer...), looked at
+    whenever memory is sampled. A process that exits between two looks counts up to its last
+    one (the platform's pooled connections live through the run)."""
+
+    start: dict[int, float] = field(default_factory=dict)
+    latest: dict[int, float] = field(default_factory=dict)
+
+    @staticmethod
+    def _now() -> dict[int, float]:
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with suppress(OSError):
+                    if (entry / "comm").read_text().strip() == "postgres":
+                        found[int(entry.name)] = _cpu_s(int(entry.name))
+        return found
+
+    def begin(self) -> None:
+        self.start = self._now()
+        self.latest = dict(self.start)
+
+    def sample(self) -> None:
+        self.latest.update(self._now())
+
+    def used_s(self) -> float:
+        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.latest.items())
+
+
 # --- the observer: decisions as customs publishes them --------------------------------------------
 
 
@@ -726,9 +757,12 @@ def main() -> None:
         print(f"load: {'closed loop' if args.closed_loop else args.rate}", flush=True)
         watched.append(Watched("bench observer", observer.pid or 0))
         watched.append(Watched("bench load generator", os.getpid()))
+        server = ServerCpu() if args.database == "postgresql" and not args.url else None
         for w in watched:
             w.cpu_start = _cpu_s(w.pid)
             w.sample()
+        if server is not None:
+            server.begin()
         events_before = published(state["bootstrap_servers"])
         collector.settle()
         run = Run()
@@ -738,6 +772,8 @@ def main() -> None:
             while sampling:
                 for w in watched:
                     w.sample()
+                if server is not None:
+                    server.sample()
                 await asyncio.sleep(args.seconds / 10)
 
         async def both() -> tuple[float, float]:
@@ -763,6 +799,8 @@ def main() -> None:
         cpu = {w.name: _cpu_s(w.pid) - w.cpu_start for w in watched}
         for w in watched:
             w.sample()
+        if server is not None:
+            server.sample()
         events = published(state["bootstrap_servers"]) - events_before
         to_decide = [
             order_no
@@ -877,6 +915,12 @@ def main() -> None:
             f"{w.name:<22}{100 * cpu[w.name] / (finished - started):>16.0f}"
             f"{1000 * cpu[w.name] / decided_count:>13.2f}"
             f"{start_rss:>11.0f}{end_rss:>9.0f}{peak:>8.0f}"
+        )
+    if server is not None:
+        used = server.used_s()
+        print(
+            f"{'postgresql (server)':<22}{100 * used / (finished - started):>16.0f}"
+            f"{1000 * used / decided_count:>13.2f}  (every postgres process of this machine)"
         )
     if stored:
         print(
