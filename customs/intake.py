@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from clearway import jsontext
-from clearway.database import upsert
+from clearway.database import Upsert
 from customs import keylocks, quota_store
 from customs.assembly import (
     QUOTA_REFUSAL,
@@ -109,11 +109,11 @@ _ACCEPTED_WAYBILLS = select(DOCUMENT.c.id, DOCUMENT.c.business_key, DOCUMENT.c.c
 # the transaction ends (PostgreSQL: the upsert's row lock; SQLite has one writer), in one
 # statement: its rows in the order given (sorted: no two transactions wait on each other the
 # other way round), each left as it is.
-_TAKE_QUOTAS = upsert(
+_TAKE_QUOTAS = Upsert(
     QUOTA,
-    key=[QUOTA.c.buyer_key, QUOTA.c.year],
-    set_=lambda excluded: {"used_units": QUOTA.c.used_units},
-    returning=[QUOTA.c.buyer_key, QUOTA.c.year, QUOTA.c.used_units],
+    key=("buyer_key", "year"),
+    set_='"used_units" = "buyer_quota"."used_units"',
+    returning=("buyer_key", "year", "used_units"),
 )
 _INSERT_DECLARED_KEY = insert(_DECLARED_KEY)
 _INSERT_RECEIPT = insert(Receipt.__table__)  # type: ignore[attr-defined]
@@ -718,9 +718,8 @@ def _lock_quotas(session: Session, keys: set[tuple[str, int]]) -> dict[tuple[str
     has one writer), so that what is taken in memory stays within the limit when written."""
     if not keys:
         return {}
-    take = _TAKE_QUOTAS[session.get_bind().dialect.name]
     rows = [{"buyer_key": key, "year": year, "used_units": 0} for key, year in sorted(keys)]
-    return {(key, year): units for key, year, units in session.execute(take, rows)}
+    return {(key, year): units for key, year, units in _TAKE_QUOTAS.execute(session, rows)}
 
 
 def _numbers(session: Session, rows: Sequence[_Row]) -> dict[tuple[str, int], list[str]]:

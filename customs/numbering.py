@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from clearway.database import upsert
+from clearway.database import Upsert
 from customs.db import Counter
 
-_COUNTER = Counter.__table__  # type: ignore[attr-defined]
 # Add `value` to the counter `name` (created at 0 the first time) and return the sum: one
-# statement, the counter's row locked until the transaction ends (no two take the same). Built
-# once (building a statement costs more than executing it), by dialect name.
-_TAKE = upsert(
-    _COUNTER,
-    key=[_COUNTER.c.name],
-    set_=lambda excluded: {"value": _COUNTER.c.value + excluded.value},
-    returning=[_COUNTER.c.value],
+# statement, the counter's row locked until the transaction ends (no two take the same).
+_TAKE = Upsert(
+    Counter.__table__,  # type: ignore[attr-defined]
+    key=("name",),
+    set_='"value" = "counter"."value" + excluded."value"',
+    returning=("value",),
 )
 
 
@@ -26,9 +24,8 @@ def next_value(session: Session, name: str) -> int:
 
 def next_values(session: Session, name: str, count: int) -> range:
     """The next `count` numbers of the sequence `name`, taken at once (one upsert)."""
-    take = _TAKE[session.get_bind().dialect.name]
-    last = int(session.execute(take, {"name": name, "value": count}).scalar_one())
-    return range(last - count + 1, last + 1)
+    ((last,),) = _TAKE.execute(session, [{"name": name, "value": count}])
+    return range(int(last) - count + 1, int(last) + 1)
 
 
 def inventory_number(session: Session, *, customs_code: str, year: int, ie_flag: str) -> str:

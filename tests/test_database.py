@@ -10,9 +10,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, insert
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert, select
+from sqlalchemy.engine.default import CACHE_HIT, CACHE_MISS
 
-from clearway.database import WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES, make_engine
+from clearway.database import (
+    UPSERT_CHUNK,
+    WAL_CHECKPOINT_PAGES,
+    WAL_SIZE_LIMIT_BYTES,
+    Upsert,
+    make_engine,
+)
 from tests.support import postgres_database
 
 metadata = MetaData()
@@ -22,6 +29,56 @@ page = Table(
     Column("id", Integer, primary_key=True),
     Column("text", String(4000), nullable=False),
 )
+
+tally = Table(
+    "tally",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("key", String(20), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+ADD = Upsert(
+    tally, key=("name", "key"), set_='"n" = "tally"."n" + excluded."n"', returning=("key", "n")
+)
+
+
+def test_an_upsert_creates_then_updates_rows_and_returns_each(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        metadata.create_all(engine)
+        rows = [{"name": "a", "key": f"k{i:04d}", "n": i} for i in range(UPSERT_CHUNK + 7)]
+        with engine.begin() as conn:
+            first = ADD.execute(conn, rows)  # two statements: a chunk and 7 rows
+            again = ADD.execute(conn, [{"name": "a", "key": "k0003", "n": 10}])
+            none = ADD.execute(conn, [])
+        with engine.connect() as conn:
+            stored = dict(conn.execute(select(tally.c.key, tally.c.n)).tuples().all())
+    finally:
+        engine.dispose()
+    assert sorted(tuple(row) for row in first) == [(f"k{i:04d}", i) for i in range(len(rows))]
+    assert [tuple(row) for row in again] == [("k0003", 13)] and none == []
+    assert stored == {f"k{i:04d}": 13 if i == 3 else i for i in range(len(rows))}
+
+
+def test_an_upsert_is_compiled_once_per_count_of_rows(database_url: str) -> None:
+    """SQLAlchemy 2.0 compiled its dialects' ON CONFLICT statements at every execution."""
+    engine = make_engine(database_url)
+    seen: list[Any] = []
+
+    def note(_c: Any, _cur: Any, statement: str, _p: Any, context: Any, _many: bool) -> None:
+        if statement.startswith('INSERT INTO "tally"'):
+            seen.append(context.cache_hit)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            for n in range(3):
+                ADD.execute(conn, [{"name": "b", "key": f"k{n}", "n": 1}])
+            ADD.execute(conn, [{"name": "b", "key": f"k{n}", "n": 1} for n in range(2)])
+    finally:
+        engine.dispose()
+    assert seen == [CACHE_MISS, CACHE_HIT, CACHE_HIT, CACHE_MISS]
 
 
 def test_every_connection_gets_the_write_ahead_log_settings(tmp_path: Path) -> None:
