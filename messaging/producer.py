@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 from kafka import KafkaProducer
+from kafka.partitioner import DefaultPartitioner
 
 from messaging.settings import KafkaSettings
+
+
+class KeyPartitioner(DefaultPartitioner):  # type: ignore[misc]  # kafka-python is untyped
+    """Kafka's default partitioner (the murmur2 hash of the key, as every Kafka client computes
+    it), that does not hash a key when its topic has one partition: kafka-python's murmur2 is
+    pure Python, 4-5 us of a producer's 20-25 us of CPU per record (the embedded broker's topics
+    have one partition each)."""
+
+    def partition(  # noqa: PLR0917 - kafka-python's Partitioner.partition, as it calls it
+        self,
+        topic: str,
+        key: Any,
+        serialized_key: bytes | None,
+        value: Any,
+        serialized_value: bytes | None,
+        cluster: Any,
+    ) -> int:
+        partitions = cluster.partitions_for_topic(topic)
+        if partitions is not None and len(partitions) == 1:
+            (only,) = partitions
+            return int(only)
+        chosen: int = super().partition(
+            topic, key, serialized_key, value, serialized_value, cluster
+        )
+        return chosen
 
 
 def build_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
@@ -30,6 +57,7 @@ def build_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
         # by nothing here: without them a record costs about 6% less CPU (114-116 against
         # 122-123 us with 8 records a flush, on the embedded broker).
         metrics_enabled=False,
+        partitioner=KeyPartitioner(),
     )
 
 
