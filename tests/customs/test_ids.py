@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import threading
 import time
 import uuid
@@ -31,6 +33,19 @@ def test_ids_are_version_7_uuids_in_message_order_then_time_order():
     assert first[-1] < later[0]
     millis = uuid.UUID(later[0]).int >> 80
     assert abs(millis - time.time_ns() // 1_000_000) < 5_000
+
+
+def test_ids_are_uuids_in_every_respect():
+    for made in [uuid7(), *time_ordered_uuids(3)]:
+        same = uuid.UUID(int=made.int)
+        assert type(made) is uuid.UUID
+        assert made == same and hash(made) == hash(same) and str(made) == str(same)
+        assert (made.version, made.variant, made.is_safe) == (7, uuid.RFC_4122, same.is_safe)
+        assert (made.bytes, made.hex, made.fields) == (same.bytes, same.hex, same.fields)
+        assert pickle.loads(pickle.dumps(made)) == made == copy.deepcopy(made)
+        assert {made: 1}[same] == 1
+        with pytest.raises(TypeError):
+            made.int = 0  # type: ignore[misc]  # immutable, as any UUID
 
 
 def test_ids_are_unique_and_random_beyond_time_and_position():
