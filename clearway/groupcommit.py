@@ -7,7 +7,9 @@ call of `write`; otherwise it waits, and either finds its item written by the le
 the next group. Under load the groups grow by themselves (each statement, commit and fsync is
 shared by all the items of a group); alone, an item is written at once, as a group of one.
 
-If a group fails, each of its items is written again alone, so that one bad item fails only
+`write` may answer `Failed(error)` for an item it refuses on its own (a message that fails
+its checks): that item's caller gets `error` raised, and the others their results. If a group
+fails as a whole, each of its items is written again alone, so that one bad item fails only
 its own caller and the others are written all the same.
 """
 
@@ -20,6 +22,13 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """What `write` answers for an item it refused on its own: its caller gets `error` raised."""
+
+    error: Exception
 
 
 @dataclass
@@ -41,7 +50,7 @@ class GroupCommit(Generic[T, R]):
     groups: int = 0  # how many groups were written (for benchmarks and health)
     items: int = 0
 
-    def run(self, item: T, write: Callable[[Sequence[T]], Sequence[R]]) -> R:
+    def run(self, item: T, write: Callable[[Sequence[T]], Sequence[R | Failed]]) -> R:
         """Write `item` (in some group) and return its result, or raise its error."""
         slot: _Slot[T, R] = _Slot(item)
         with self._cond:
@@ -65,7 +74,9 @@ class GroupCommit(Generic[T, R]):
             raise slot.error
         return slot.result  # type: ignore[return-value]
 
-    def _write(self, group: list[_Slot[T, R]], write: Callable[[Sequence[T]], Sequence[R]]) -> None:
+    def _write(
+        self, group: list[_Slot[T, R]], write: Callable[[Sequence[T]], Sequence[R | Failed]]
+    ) -> None:
         self.groups += 1
         self.items += len(group)
         try:
@@ -80,17 +91,26 @@ class GroupCommit(Generic[T, R]):
                 except BaseException as single:
                     _finish(slot, error=single)
                 else:
-                    _finish(slot, result=result)
+                    _finish_with(slot, result)
             return
         for slot, result in zip(group, results, strict=True):
-            _finish(slot, result=result)
+            _finish_with(slot, result)
 
 
-def _answers(write: Callable[[Sequence[T]], Sequence[R]], items: list[T]) -> Sequence[R]:
+def _answers(
+    write: Callable[[Sequence[T]], Sequence[R | Failed]], items: list[T]
+) -> Sequence[R | Failed]:
     results = write(items)
     if len(results) != len(items):
         raise ValueError(f"the group writer answered {len(results)} results for {len(items)} items")
     return results
+
+
+def _finish_with(slot: _Slot[T, R], answer: R | Failed) -> None:
+    if isinstance(answer, Failed):
+        _finish(slot, error=answer.error)
+    else:
+        _finish(slot, result=answer)
 
 
 def _finish(

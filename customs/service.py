@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from clearway import jsontext
 from clearway.database import snapshot
+from clearway.groupcommit import Failed
 from customs import visibility
 from customs.ceb.documents import KINDS, DocumentKind, extract, kind_of
 from customs.ceb.dxp import inside_data, is_dxp, unwrap
@@ -74,13 +75,60 @@ def submit_message(
 
     The sender (copCode) must be one of the caller's enterprise codes; `finish` runs inside the
     transaction that stores the documents (the idempotency key is kept there). Messages
-    submitted at the same moment are stored and decided in one transaction (group commit).
+    submitted at the same moment are checked one after the other, then stored and decided in
+    one transaction (group commit: `check_and_write`).
     """
-    prepared = _prepare(customs, body, correlation_id=correlation_id, scope=scope)
     accepted: SubmissionAccepted = customs.submissions.run(
-        replace(prepared, finish=finish), partial(write_submissions, customs)
+        _Submission(body, correlation_id, scope, finish), partial(check_and_write, customs)
     )
     return accepted
+
+
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    """A message as its caller submitted it, waiting for its group's turn."""
+
+    body: bytes
+    correlation_id: str
+    scope: Scope
+    finish: Callable[[Connection, SubmissionAccepted], None] | None
+
+
+def check_and_write(
+    customs: Customs, group: Sequence[_Submission]
+) -> list[SubmissionAccepted | Failed]:
+    """A group's messages checked one after the other (a refusal is its own caller's answer),
+    then those accepted stored and decided in one transaction (`write_submissions`).
+
+    The checks run here, in the turn of the thread that writes the group, not in each caller's
+    thread beside it: the writer lets go of the GIL at every SQLite call and, with callers
+    parsing and validating at the same time, waited about as long again to get it back (at
+    1,000/s offered its CPU was 48% of the time it took per group; 76% checking in its turn).
+    bench.e2e alternating with the checks in the callers' threads, 1,000/s offered: 529-536
+    against 475-508 declarations/s decided, p99 0.93 against 1.56-1.64 s, the customs API
+    1.45-1.47 against 1.64-1.74 ms of CPU per declaration; 300/s: p99 339 against 421 ms, 1.71
+    against 2.26 ms (2026-12-06, a slow hour of the machine).
+    """
+    answers: list[SubmissionAccepted | Failed | None] = []
+    checked: list[tuple[int, _Prepared]] = []
+    for submission in group:
+        try:
+            prepared = _prepare(
+                customs,
+                submission.body,
+                correlation_id=submission.correlation_id,
+                scope=submission.scope,
+            )
+        except Exception as exc:  # the message's own refusal (format, scope, signature...)
+            answers.append(Failed(exc))
+            continue
+        checked.append((len(answers), replace(prepared, finish=submission.finish)))
+        answers.append(None)
+    if checked:
+        written = write_submissions(customs, [prepared for _, prepared in checked])
+        for (at, _), accepted in zip(checked, written, strict=True):
+            answers[at] = accepted
+    return [answer for answer in answers if answer is not None]
 
 
 @dataclass(frozen=True)

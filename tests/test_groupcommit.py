@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from clearway.groupcommit import GroupCommit
+from clearway.groupcommit import Failed, GroupCommit
 
-Write = Callable[[Sequence[int]], list[int]]
+Write = Callable[[Sequence[int]], Sequence[int | Failed]]
 
 
 def _behind_a_slow_first_group(
@@ -20,7 +20,7 @@ def _behind_a_slow_first_group(
     release = threading.Event()
     writes: list[list[int]] = []
 
-    def write(items: Sequence[int]) -> list[int]:
+    def write(items: Sequence[int]) -> Sequence[int | Failed]:
         writes.append(list(items))
         if items[0] == 0:
             release.wait(5)
@@ -82,6 +82,21 @@ def test_a_group_that_fails_is_written_again_item_by_item_and_only_the_bad_item_
     assert results == {n: n * 10 for n in (0, 1, 2, 3, 4, 6)}
     assert sorted(writes[1]) == [1, 2, 3, 4, 5, 6]  # the group that failed, then one by one
     assert sorted(map(tuple, writes[2:])) == [(n,) for n in (1, 2, 3, 4, 5, 6)]
+
+
+def test_an_item_the_write_refuses_on_its_own_fails_alone_and_the_group_stands():
+    def answer(items: Sequence[int]) -> list[int | Failed]:
+        return [Failed(ValueError(f"item {n} is bad")) if n % 3 == 2 else n * 10 for n in items]
+
+    results, writes = _behind_a_slow_first_group(GroupCommit(), answer, 7)
+    refused = {n: results.pop(n) for n in (2, 5)}
+    assert {n: str(error) for n, error in refused.items()} == {
+        2: "item 2 is bad",
+        5: "item 5 is bad",
+    }
+    assert all(isinstance(error, ValueError) for error in refused.values())
+    assert results == {n: n * 10 for n in (0, 1, 3, 4, 6)}
+    assert len(writes) == 2  # no item written again
 
 
 def test_a_group_is_at_most_max_group_items():

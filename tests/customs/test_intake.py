@@ -21,12 +21,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from clearway import traffic
+from clearway.groupcommit import Failed
 from customs import deciding, intake, keylocks, service
 from customs.ceb.documents import KINDS
 from customs.ceb.parsing import MessageFormatError
 from customs.context import Customs
 from customs.db import BuyerQuota, Declaration, Document, QuotaUse, Receipt, runtime
-from customs.domain.access import EVERYTHING
+from customs.domain.access import EVERYTHING, OutOfScope, Scope
 from customs.vault import Vault
 from messaging.consumer import HandlerContext
 from schemas.envelope import Envelope
@@ -500,6 +501,39 @@ def test_a_group_of_messages_of_every_type_is_decided_with_one_query_for_its_dec
     duplicate_codes = {KINDS[a.message_type].duplicate_code for a in again}
     assert {d.return_status for a in again for d in a.documents} == duplicate_codes
     assert len(duplicate_codes) == 4
+
+
+def test_a_group_checks_each_message_in_turn_and_a_refused_one_fails_alone(customs_engine):
+    """The messages of a group are checked in the writer's turn: one that fails its checks
+    (not XML, a sender outside the caller's scope) is its own caller's refusal; the others are
+    stored and decided together, in one transaction."""
+    customs = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
+    traffic.register_signers(customs, IDENTITIES)
+    declarations = list(traffic.generate(6, seed=5, bad_share=0, risky_share=0))
+    first, second, *_ = [m.body for m in traffic.messages(declarations, IDENTITIES)]
+    commits: list[object] = []
+    event.listen(customs_engine, "commit", commits.append)
+    answers = service.check_and_write(
+        customs,
+        [
+            service._Submission(first, "c-0", EVERYTHING, None),
+            service._Submission(b"<not xml", "c-1", EVERYTHING, None),
+            service._Submission(second, "c-2", Scope(frozenset({"0000000000"})), None),
+            service._Submission(second, "c-3", EVERYTHING, None),
+        ],
+    )
+    assert len(answers) == 4 and len(commits) == 1
+    refused = [answers[1], answers[2]]
+    assert all(isinstance(a, Failed) for a in refused)
+    assert [type(a.error) for a in refused if isinstance(a, Failed)] == [
+        MessageFormatError,
+        OutOfScope,
+    ]
+    accepted = [a for a in (answers[0], answers[3]) if isinstance(a, service.SubmissionAccepted)]
+    assert len(accepted) == 2
+    with Session(customs_engine) as session:
+        stored = {d.id: d.return_status for d in session.execute(select(Document)).scalars()}
+    assert stored == {d.reference: 120 for a in accepted for d in a.documents}
 
 
 def test_the_buyers_quota_rows_are_created_read_and_locked_in_one_statement(customs_engine):
