@@ -21,7 +21,8 @@ published its route, until customs published the decision; and the observer's ow
 
 It prints the sustained rate, p50/p95/p99 latency (overall and per tenth of the run), how many
 of the run's declarations customs' database holds decided (whether or not the observer, which
-may fall behind on a long run, saw them), CPU and memory per process, each service's database
+may fall behind on a long run, saw them), CPU and memory per process (on PostgreSQL also the
+server's CPU, every `postgres` process of the machine), each service's database
 size at the end (per declaration decided), every error (the
 deliberately bad documents must get their exact error and count as expected), and the floor:
 the same messages through parse + XSD + field rules + signature in this process, and the

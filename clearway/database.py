@@ -65,7 +65,7 @@ class Upsert:
     row that was to be inserted).
 
     SQLAlchemy 2.0 caches no statement built with its dialects' `on_conflict_do_update` (their
-    Insert sets `inherit_cache = False`): every execution compiled it again, 0.2-0.3 ms, two in
+    Insert sets `inherit_cache = False`): every execution compiled it again, about 50 us, two in
     each transaction of the customs API's group writer (a buyer's quota, inventory numbers).
     A text statement is compiled once per engine; one is made for each count of rows.
     """
