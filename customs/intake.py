@@ -107,8 +107,8 @@ _ACCEPTED_WAYBILLS = select(DOCUMENT.c.id, DOCUMENT.c.business_key, DOCUMENT.c.c
 
 # The buyers' used quota for some years, each row created at 0 the first time and locked until
 # the transaction ends (PostgreSQL: the upsert's row lock; SQLite has one writer), in one
-# statement: its rows in the order given (sorted: no two transactions wait on each other the
-# other way round), each left as it is.
+# statement per UPSERT_CHUNK buyers: its rows in the order given (sorted: no two transactions
+# wait on each other the other way round), each left as it is.
 _TAKE_QUOTAS = Upsert(
     QUOTA,
     key=("buyer_key", "year"),
