@@ -240,7 +240,9 @@ class ConsumerLoop:
             if pending:
                 self._commit(consumer, pending)
         finally:
-            consumer.close(autocommit=False)
+            # Leaving the group is a courtesy to the broker: bound it as the producer's
+            # close is bounded, so a stop never waits a whole request timeout.
+            consumer.close(autocommit=False, timeout_ms=5_000)
             if self._producer is not None:
                 self._producer.close(timeout=5)
 

@@ -166,5 +166,6 @@ def read_topic(settings: object, topic: str, count: int, timeout_s: float = 20) 
     try:
         wait_for(enough, timeout_s=timeout_s)
     finally:
-        consumer.close()
+        # Bounded: an unanswered LeaveGroup would otherwise hold each reader a request timeout.
+        consumer.close(timeout_ms=2_000)
     return records
