@@ -22,11 +22,9 @@ from sqlalchemy import (
     Row,
     String,
     Table,
-    TextClause,
     create_engine,
     event,
     make_url,
-    text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -58,16 +56,18 @@ def insert_or_ignore(table: Table) -> dict[str, Insert]:
 
 @dataclass(frozen=True)
 class Upsert:
-    """`INSERT ... ON CONFLICT (key) DO UPDATE SET ... RETURNING ...` into `table`, as SQL text
-    that SQLite (3.35 and later) and PostgreSQL both run: `execute` inserts rows (created the
-    first time) and returns the `returning` columns of each row inserted or updated, which
-    stays locked until the transaction ends. `set_` is the SET list in SQL (`excluded` is the
-    row that was to be inserted).
+    """`INSERT ... ON CONFLICT (key) DO UPDATE SET ... RETURNING ...` into `table`, as SQL that
+    SQLite (3.35 and later) and PostgreSQL both run: `execute` inserts rows (created the first
+    time) and returns the `returning` columns of each row inserted or updated, which stays
+    locked until the transaction ends. `set_` is the SET list in SQL (`excluded` is the row that
+    was to be inserted).
 
-    SQLAlchemy 2.0 caches no statement built with its dialects' `on_conflict_do_update` (their
-    Insert sets `inherit_cache = False`): every execution compiled it again, about 50 us, two in
-    each transaction of the customs API's group writer (a buyer's quota, inventory numbers).
-    A text statement is compiled once per engine; one is made for each count of rows.
+    The statement goes to the driver as SQL with positional placeholders, one per row and
+    column, made once per count of rows and the driver's placeholder style. SQLAlchemy 2.0
+    caches no statement built with its dialects' `on_conflict_do_update` (their Insert sets
+    `inherit_cache = False`), and as text it compiles one for each count of rows it meets (a
+    group's buyers run from one to hundreds): 12.6 ms for the first of 75 rows on a slow hour,
+    0.75 ms for each after it, against 0.34 ms to hand the driver its SQL.
     """
 
     table: Table
@@ -82,12 +82,14 @@ class Upsert:
         statement; the `returning` values of each."""
         if not rows:
             return []
+        connection = db.connection() if isinstance(db, Session) else db
         names = tuple(rows[0])
         found: list[Row[Any]] = []
         for start in range(0, len(rows), UPSERT_CHUNK):
             chunk = rows[start : start + UPSERT_CHUNK]
-            params = {f"{name}_{at}": row[name] for at, row in enumerate(chunk) for name in names}
-            found += db.execute(_upsert_text(self, names, len(chunk)), params).all()
+            sql = _upsert_sql(self, connection.dialect.paramstyle, names, len(chunk))
+            params = tuple(row[name] for row in chunk for name in names)
+            found += connection.exec_driver_sql(sql, params).all()
         return found
 
 
@@ -95,20 +97,26 @@ class Upsert:
 # and PostgreSQL (65,535) take in one statement.
 UPSERT_CHUNK = 500
 
+# The driver's positional placeholder, by DB-API paramstyle (sqlite3: qmark; psycopg: pyformat,
+# which takes %s with a sequence of values as well).
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
-@lru_cache(maxsize=256)
-def _upsert_text(upsert: Upsert, names: tuple[str, ...], count: int) -> TextClause:
+
+@lru_cache(maxsize=1024)
+def _upsert_sql(upsert: Upsert, paramstyle: str, names: tuple[str, ...], count: int) -> str:
     def quoted(names: Iterable[str]) -> str:
         return ", ".join(f'"{name}"' for name in names)
 
     for name in (*names, *upsert.key, *upsert.returning):
         if name not in upsert.table.c:
             raise ValueError(f"{upsert.table.name} has no column {name!r}")
-    values = ", ".join(
-        "(" + ", ".join(f":{name}_{at}" for name in names) + ")" for at in range(count)
-    )
-    return text(
-        f'INSERT INTO "{upsert.table.name}" ({quoted(names)}) VALUES {values} '
+    if paramstyle not in _PLACEHOLDERS:
+        raise ValueError(f"no positional placeholder known for paramstyle {paramstyle!r}")
+    if any(mark in upsert.set_ for mark in "?%"):
+        raise ValueError("an Upsert's SET list may not hold ? or % (the drivers' placeholders)")
+    row = "(" + ", ".join([_PLACEHOLDERS[paramstyle]] * len(names)) + ")"
+    return (
+        f'INSERT INTO "{upsert.table.name}" ({quoted(names)}) VALUES {", ".join([row] * count)} '
         f"ON CONFLICT ({quoted(upsert.key)}) DO UPDATE SET {upsert.set_} "
         f"RETURNING {quoted(upsert.returning)}"
     )

@@ -11,7 +11,6 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert, select
-from sqlalchemy.engine.default import CACHE_HIT, CACHE_MISS
 
 from clearway.database import (
     UPSERT_CHUNK,
@@ -60,25 +59,40 @@ def test_an_upsert_creates_then_updates_rows_and_returns_each(database_url: str)
     assert stored == {f"k{i:04d}": 13 if i == 3 else i for i in range(len(rows))}
 
 
-def test_an_upsert_is_compiled_once_per_count_of_rows(database_url: str) -> None:
-    """SQLAlchemy 2.0 compiled its dialects' ON CONFLICT statements at every execution."""
+def test_an_upsert_goes_to_the_driver_uncompiled(database_url: str) -> None:
+    """SQLAlchemy 2.0 compiled its dialects' ON CONFLICT statements at every execution, and a
+    text statement once for each count of rows: the driver gets the SQL itself."""
     engine = make_engine(database_url)
-    seen: list[Any] = []
+    seen: list[tuple[str, Any]] = []
 
     def note(_c: Any, _cur: Any, statement: str, _p: Any, context: Any, _many: bool) -> None:
         if statement.startswith('INSERT INTO "tally"'):
-            seen.append(context.cache_hit)
+            seen.append((statement, context.compiled))
 
     event.listen(engine, "before_cursor_execute", note)
     try:
         metadata.create_all(engine)
         with engine.begin() as conn:
-            for n in range(3):
-                ADD.execute(conn, [{"name": "b", "key": f"k{n}", "n": 1}])
-            ADD.execute(conn, [{"name": "b", "key": f"k{n}", "n": 1} for n in range(2)])
+            ADD.execute(conn, [{"name": "b", "key": "k0", "n": 1}])
+            ADD.execute(conn, [{"name": "b", "key": f"k{n}", "n": 1} for n in range(3)])
+            rows = [tuple(row) for row in conn.execute(select(tally.c.key, tally.c.n))]
     finally:
         engine.dispose()
-    assert seen == [CACHE_MISS, CACHE_HIT, CACHE_HIT, CACHE_MISS]
+    mark = "?" if database_url.startswith("sqlite") else "%s"
+    assert [compiled for _, compiled in seen] == [None, None]
+    assert [statement.count(mark) for statement, _ in seen] == [3, 9]
+    assert sorted(rows) == [("k0", 2), ("k1", 1), ("k2", 1)]
+
+
+def test_an_upsert_refuses_a_set_list_with_placeholder_characters() -> None:
+    bad = Upsert(tally, key=("name", "key"), set_='"n" = 100 % 7', returning=("n",))
+    engine = make_engine("sqlite://")
+    try:
+        metadata.create_all(engine)
+        with engine.begin() as conn, pytest.raises(ValueError, match="may not hold"):
+            bad.execute(conn, [{"name": "a", "key": "k", "n": 1}])
+    finally:
+        engine.dispose()
 
 
 def test_every_connection_gets_the_write_ahead_log_settings(tmp_path: Path) -> None:
