@@ -39,15 +39,18 @@ _MESSAGE_BODY = {
 }
 
 
-# Submissions run at most this many at a time in the thread pool. Their work holds the GIL
-# (parsing, XSD, rules, signature) or waits for the group commit (one writer at a time): while
-# a group is written the others prepare theirs and queue, so more threads make larger groups,
-# whose statements, commit and round trips are shared. bench.e2e, 2026-12-06, alternating:
-# PostgreSQL at 300/s offered 199/214 declarations/s decided with 4, 236/243/253 with 8,
-# 266/267 with 16; SQLite at 450/s p50 433/442 ms with 4, 339/342/392 with 8, 368 with 16
-# (the same at 300/s). Each thread holds a message in memory (the API's RSS 170 MB at the end
-# of a run with 4, 185-195 with 8, 213 with 16) and may take a pooled connection.
-SUBMIT_THREADS = 8
+# Submissions run at most this many at a time in the thread pool. A submission's thread waits for
+# the group commit, whose writer checks and writes the messages queued meanwhile as one group
+# (`service.check_and_write`), so more threads make larger groups, whose reads, statements and
+# commit are shared. bench.e2e, 2026-12-06 (the checks still in each caller's thread),
+# alternating: PostgreSQL at 300/s offered 199/214 declarations/s decided with 4, 236/243/253
+# with 8, 266/267 with 16; SQLite at 450/s p50 433/442 ms with 4, 339/342/392 with 8, 368 with
+# 16. 2026-12-07 (checks in the writer's turn, a slow hour, 16 clients): SQLite at 200/s offered
+# 166/s decided with 16 against 155/s with 8 (means of eight alternating pairs), at 100/s p50
+# 311-319 against 406-492 ms; PostgreSQL at 100/s 67-88 against 62-83/s. Each thread holds a
+# message in memory (the API's RSS at the end of a run 172 MB with 16 against 164 with 8) and
+# may take a pooled connection.
+SUBMIT_THREADS = 16
 
 
 def _submit_limiter(request: Request) -> CapacityLimiter:
