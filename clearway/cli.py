@@ -51,12 +51,14 @@ def _healthy(url: str) -> bool:
 
 
 def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> list[Child]:
-    from clearway.broker import free_port
+    from clearway.broker import free_ports
     from clearway.registry import PUBLIC_SERVICE, SERVICES
 
     children: list[Child] = []
     base_env = {**os.environ, **kafka_env, "PYTHONUNBUFFERED": "1", **_secrets(data_dir)}
-    api_ports = {s.name: (port if s.name == PUBLIC_SERVICE else free_port()) for s in SERVICES}
+    # every service's API and every worker's health port, all different and none the public one
+    ports = iter(free_ports(2 * len(SERVICES), avoid=(port,)))
+    api_ports = {s.name: (port if s.name == PUBLIC_SERVICE else next(ports)) for s in SERVICES}
     upstream_env = {
         f"GATEWAY_{name.upper()}_URL": f"http://127.0.0.1:{p}"
         for name, p in api_ports.items()
@@ -95,7 +97,7 @@ def _plan(data_dir: Path, host: str, port: int, kafka_env: dict[str, str]) -> li
             )
         )
         if spec.worker:
-            health_port = free_port()
+            health_port = next(ports)
             worker_env = {**env, f"{spec.env_prefix}WORKER_HEALTH_PORT": str(health_port)}
             children.append(
                 Child(
@@ -151,7 +153,7 @@ def database_url(name: str, env_prefix: str, data_dir: Path) -> str:
 
 def up(args: argparse.Namespace) -> int:
     """Start the broker (unless configured), migrate, start every service, wait, supervise."""
-    from clearway.broker import free_port, start_broker
+    from clearway.broker import free_ports, start_broker
     from clearway.database import migrate
     from clearway.processes import child_preexec, stop
     from clearway.registry import SERVICES
@@ -178,7 +180,7 @@ def up(args: argparse.Namespace) -> int:
             kafka = KafkaSettings()
             _say(f"broker       {kafka.bootstrap_servers} (KAFKA_BOOTSTRAP_SERVERS)")
         else:
-            broker_port = free_port()
+            broker_port = free_ports(1, avoid=(args.port,))[0]
             broker = start_broker(broker_port, logs / "broker.log")
             kafka = KafkaSettings.embedded(f"127.0.0.1:{broker_port}")
             _say(f"broker       embedded tansu on 127.0.0.1:{broker_port}")
