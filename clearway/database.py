@@ -82,7 +82,12 @@ class Upsert:
         statement; the `returning` values of each."""
         if not rows:
             return []
-        connection = db.connection() if isinstance(db, Session) else db
+        if isinstance(db, Session):
+            if db.autoflush:  # as Session.execute would: pending ORM changes go first
+                db.flush()
+            connection = db.connection()
+        else:
+            connection = db
         names = tuple(rows[0])
         found: list[Row[Any]] = []
         for start in range(0, len(rows), UPSERT_CHUNK):

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert, select
+from sqlalchemy.orm import Session, registry
 
 from clearway.database import (
     UPSERT_CHUNK,
@@ -82,6 +83,31 @@ def test_an_upsert_goes_to_the_driver_uncompiled(database_url: str) -> None:
     assert [compiled for _, compiled in seen] == [None, None]
     assert [statement.count(mark) for statement, _ in seen] == [3, 9]
     assert sorted(rows) == [("k0", 2), ("k1", 1), ("k2", 1)]
+
+
+def test_an_upsert_in_a_session_sees_the_sessions_pending_changes(database_url: str) -> None:
+    """As Session.execute would, the upsert flushes what the session holds first."""
+
+    class Tally:
+        name: str
+        key: str
+        n: int
+
+    mapping = registry()
+    mapping.map_imperatively(Tally, tally)
+    engine = make_engine(database_url)
+    try:
+        metadata.create_all(engine)
+        with Session(engine) as session:
+            pending = Tally()
+            pending.name, pending.key, pending.n = "p", "k", 5
+            session.add(pending)
+            rows = ADD.execute(session, [{"name": "p", "key": "k", "n": 1}])
+            session.commit()
+    finally:
+        engine.dispose()
+        mapping.dispose()
+    assert [tuple(row) for row in rows] == [("k", 6)]
 
 
 def test_an_upsert_refuses_a_set_list_with_placeholder_characters() -> None:
