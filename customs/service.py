@@ -29,7 +29,7 @@ from customs.deciding import PARTY_FIELDS, NotFound
 from customs.domain.access import EVERYTHING, OutOfScope, Scope
 from customs.domain.receipts import RETURN_INFO, ReturnStatus
 from customs.intake import Stored, decide_on_arrival
-from customs.timefmt import pre_entry_number, return_time
+from customs.timefmt import pre_entry_numbers, return_time
 from customs.validation import check_formats
 from messaging.outbox import stage
 from messaging.rows import write_rows
@@ -175,7 +175,12 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
     receipts: list[dict[str, Any]] = []
     arrived: list[DocumentReceivedV1] = []
     stored: list[Stored] = []
-    for doc, document_id, document_uuid in zip(message.documents, ids[1:], uuids[1:], strict=True):
+    pre_nos: Sequence[str | None] = (
+        pre_entry_numbers(now, uuids[1:]) if carries_pre_no else [None] * len(message.documents)
+    )
+    for doc, document_id, document_uuid, pre_no in zip(
+        message.documents, ids[1:], uuids[1:], pre_nos, strict=True
+    ):
         head = doc.head
         business_key = doc.partition_key(kind)[:60]
         public_head, personal = customs.vault.split(head)
@@ -191,9 +196,7 @@ def _prepare(customs: Customs, body: bytes, *, correlation_id: str, scope: Scope
             "declared_key": doc.key(kind),
             "guid": guid,
             "app_type": head.get("appType", "1"),
-            "pre_no": (head.get("preNo") or pre_entry_number(now, document_id))
-            if carries_pre_no
-            else None,
+            "pre_no": (head.get("preNo") or pre_no) if carries_pre_no else None,
             "head": jsontext.dumps(public_head),
             "personal": personal,
             "buyer_key": customs.vault.buyer_key(id_type, buyer_id) if buyer_id else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 _CHINA = timezone(timedelta(hours=8))
@@ -19,6 +20,8 @@ def return_time(at: datetime) -> str:
     return local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
 
 
-def pre_entry_number(at: datetime, document_id: str) -> str:
-    """A pre-entry number (`preNo`): B + YYYYMMDD + 9 digits, unique with the document id."""
-    return "B" + china_time(at).strftime("%Y%m%d") + f"{uuid.UUID(document_id).int % 10**9:09d}"
+def pre_entry_numbers(at: datetime, document_ids: Sequence[uuid.UUID]) -> list[str]:
+    """Pre-entry numbers (`preNo`) for documents registered at `at`: B + YYYYMMDD (China time)
+    + 9 digits, unique with each document's id (the last nine digits of its integer)."""
+    day = "B" + china_time(at).strftime("%Y%m%d")
+    return [f"{day}{document_id.int % 10**9:09d}" for document_id in document_ids]

@@ -113,10 +113,11 @@ class Vault:
 
     def split(self, head: dict[str, str]) -> tuple[dict[str, str], str | None]:
         """The head without personal fields, and those fields as one encrypted token."""
-        personal = {k: v for k, v in head.items() if k in PERSONAL_FIELDS}
-        if not personal:
-            return dict(head), None
-        public = {k: v for k, v in head.items() if k not in PERSONAL_FIELDS}
+        public = dict(head)
+        names = [name for name in head if name in PERSONAL_FIELDS]  # in the head's order
+        if not names:
+            return public, None
+        personal = {name: public.pop(name) for name in names}
         token = self._token(jsontext.encode(personal)).decode()
         self._recent.keep(token, personal)
         return public, token

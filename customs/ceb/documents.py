@@ -151,6 +151,11 @@ def kind_of(message_type: str, root: etree._Element) -> DocumentKind:
     return kind
 
 
+# Every element of a CEB message is in the customs namespace; its tags all begin with this.
+_CEB = f"{{{CEB_NS}}}"
+_CUT = len(_CEB)
+
+
 def _fields(element: etree._Element | None) -> dict[str, str]:
     """Leaf child elements as name -> text as sent (absent optional fields are omitted).
 
@@ -161,25 +166,34 @@ def _fields(element: etree._Element | None) -> dict[str, str]:
         raise ValueError("extract() needs an XSD-valid message")
     # The local name from the "{namespace}name" tag (etree.QName per child costs far more).
     return {
-        tag[tag.find("}") + 1 :]: child.text or ""
+        tag[_CUT:] if tag.startswith(_CEB) else tag[tag.find("}") + 1 :]: child.text or ""
         for child in element
         if isinstance(tag := child.tag, str) and len(child) == 0
     }
 
 
 def extract(root: etree._Element, kind: DocumentKind) -> ExtractedMessage:
-    """Read every document of an XSD-valid message of `kind`."""
-    ns = {"ceb": CEB_NS}
-    transfer = _fields(root.find("ceb:BaseTransfer", ns))
+    """Read every document of an XSD-valid message of `kind`.
+
+    It walks each document's children once, comparing full tags, rather than finding its head
+    and lines by path: ElementPath's cost per call was about a seventh of the extraction (the
+    e2e's messages of 25 documents: 86-99 against 101-115 us a declaration, 2026-12-07)."""
+    head_tag = None if kind.head is None else _CEB + kind.head
+    lines_tag = None if kind.lines is None else _CEB + kind.lines
     documents = []
-    for index, body in enumerate(root.iterfind(f"ceb:{kind.body}", ns)):
-        head_element = body if kind.head is None else body.find(f"ceb:{kind.head}", ns)
-        lines: tuple[dict[str, str], ...] = ()
-        if kind.lines is not None:
-            lines = tuple(_fields(line) for line in body.iterfind(f"ceb:{kind.lines}", ns))
+    for index, body in enumerate(root.iterchildren(_CEB + kind.body)):
+        head = body if head_tag is None else None
+        lines = []
+        for child in body if head is None or lines_tag is not None else ():
+            tag = child.tag
+            if tag == lines_tag:
+                lines.append(_fields(child))
+            elif head is None and tag == head_tag:  # the first, as find() took it
+                head = child
         documents.append(
-            ExtractedDocument(index=index, head=_fields(head_element), lines=lines, element=body)
+            ExtractedDocument(index=index, head=_fields(head), lines=tuple(lines), element=body)
         )
+    transfer = _fields(next(root.iterchildren(_CEB + "BaseTransfer"), None))
     return ExtractedMessage(
         kind=kind,
         guid=root.get("guid", ""),

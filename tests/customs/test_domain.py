@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 
 from customs.domain.declarations import decide
 from customs.domain.personal import mask, shown
-from customs.timefmt import return_time
+from customs.timefmt import pre_entry_numbers, return_time
 
 
 @pytest.mark.parametrize(
@@ -79,3 +80,9 @@ def test_an_inventory_is_never_deleted_only_cancelled(message_type, withdrawn_by
     )
     assert (decision.return_status, decision.accepted) == (100, False)
     assert withdrawn_by in decision.return_info
+
+
+def test_a_pre_entry_number_is_the_china_day_and_the_last_nine_digits_of_the_id():
+    first, second = uuid.UUID(int=10**12 + 7), uuid.UUID(int=123_456_789_012)
+    at = datetime(2026, 1, 31, 16, 0, 1, tzinfo=UTC)  # 1 February in China
+    assert pre_entry_numbers(at, [first, second]) == ["B20260201000000007", "B20260201456789012"]
