@@ -311,7 +311,11 @@ class ServerCpu:
 # --- the observer: decisions as customs publishes them --------------------------------------------
 
 
-_OBSERVED = (b"customs.clearance_changed.v1", b"customs.document_rejected.v1")
+_OBSERVED = (
+    b"customs.clearance_changed.v1",
+    b"customs.clearances_changed.v1",  # a run of risk's routes: its receipts in one event
+    b"customs.document_rejected.v1",
+)
 # What marks the stages of a declaration on its way (the relay's send time is each record's
 # timestamp): customs published it ready for risk, risk published its route.
 _STAGES = {b"customs.declaration_ready.v1": "ready", b"risk.assessed.v1": "assessed"}
@@ -362,12 +366,16 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
                     continue
                 payload = json.loads(record.value)["payload"]
                 kind = payload["type"]
-                status = payload.get("return_status")
-                if kind == "customs.clearance_changed.v1" and (status in FINAL or status < 0):
-                    batch.append(("decision", payload["order_no"], now, status))
-                    batch.append(("published", payload["order_no"], record.timestamp / 1000, None))
-                elif kind == "customs.document_rejected.v1":
+                if kind == "customs.document_rejected.v1":
+                    status = payload["return_status"]
                     batch.append(("rejected", payload["document_id"], now, status))
+                    continue
+                for change in payload.get("changes", [payload]):
+                    status = change["return_status"]
+                    if status in FINAL or status < 0:
+                        batch.append(("decision", change["order_no"], now, status))
+                        published_at = record.timestamp / 1000
+                        batch.append(("published", change["order_no"], published_at, None))
         if batch:
             out.put(batch)
         stop.wait(max(0.0, OBSERVER_PERIOD_S - (time.monotonic() - polled_at)))

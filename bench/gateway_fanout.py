@@ -7,7 +7,8 @@
 Builds a migrated SQLite gateway database with the traffic's enterprises as tenants (and, with
 `--subscribed`, an active subscription to every event type for that share of them), then feeds
 customs.events as the gateway worker sees them per declaration (a DocumentsAcceptedV1 of its
-four documents, a DeclarationReadyV1 it skips, two ClearanceChangedV1: 120 and 800) to the
+four documents, a DeclarationReadyV1 it skips, a ClearancesChangedV1 of its release: 399 and
+800; the platform announces a whole run of routes' receipts in one) to the
 worker's own consumer loop (`gateway.worker.spec()`'s handler table) in polls of `--batch`
 records: decoding, inbox de-duplication, the fan-out and the commit, as
 `ConsumerLoop.handle_batch` does them. The broker is left out (kafka-python's fetch is the same
@@ -44,7 +45,12 @@ from gateway.worker import spec
 from messaging.consumer import ConsumerLoop
 from messaging.settings import KafkaSettings
 from schemas.envelope import Envelope
-from schemas.events import ClearanceChangedV1, DocumentAcceptedV1, DocumentsAcceptedV1
+from schemas.events import (
+    ClearanceChangedV1,
+    ClearancesChangedV1,
+    DocumentAcceptedV1,
+    DocumentsAcceptedV1,
+)
 from schemas.topics import CUSTOMS_EVENTS
 
 ADMIN = Principal(kind=Kind.ADMIN, name="bench")
@@ -102,17 +108,18 @@ def events(rng: random.Random, n: int) -> list[bytes]:
     payloads: list[Any] = [DocumentsAcceptedV1(documents=tuple(documents))]
     declaration_id, document_id = uuid.uuid4(), documents[-1].document_id
     ready = {"type": "customs.declaration_ready.v1", "order_no": order_no, "lines": ["..."] * 8}
-    for status, info in ((120, "accepted"), (800, "released")):
-        payloads.append(
-            ClearanceChangedV1(
-                declaration_id=declaration_id,
-                document_id=document_id,
-                order_no=order_no,
-                return_status=status,
-                return_info=info,
-                parties=inventory,
-            )
+    changes = tuple(
+        ClearanceChangedV1(
+            declaration_id=declaration_id,
+            document_id=document_id,
+            order_no=order_no,
+            return_status=status,
+            return_info=info,
+            parties=inventory,
         )
+        for status, info in ((399, "review concluded"), (800, "released"))
+    )
+    payloads.append(ClearancesChangedV1(changes=changes))
     records = [
         Envelope[Any](producer="customs", correlation_id=order_no, key=order_no, payload=p)
         .model_dump_json()

@@ -33,7 +33,7 @@ from gateway.domain.signing import sign_webhook
 from gateway.tenancy import Invalid, NotFound, audit
 from messaging.consumer import HandlerContext
 from schemas.envelope import utc_now
-from schemas.events import DocumentsAcceptedV1
+from schemas.events import ClearancesChangedV1, DocumentsAcceptedV1
 
 log = logging.getLogger(__name__)
 LEASE_S = 60
@@ -211,14 +211,19 @@ def _receipts(
     run: Sequence[tuple[HandlerContext, BaseModel]],
 ) -> Iterator[tuple[HandlerContext, str, BaseModel]]:
     """Each event of the run as tenants receive it, with its id: customs announces a request's
-    accepted documents together (DocumentsAcceptedV1), a tenant gets one
-    `customs.document_accepted.v1` per document, its id derived from the announcement's and the
-    document's (the same again if the announcement is read again)."""
+    accepted documents together (DocumentsAcceptedV1), and the receipts of a run of risk's
+    routes (ClearancesChangedV1); a tenant gets one `customs.document_accepted.v1` per document
+    and one `customs.clearance_changed.v1` per receipt, its id derived from the announcement's
+    and the document's, or the receipt's place in it (the same again if the announcement is
+    read again)."""
     for ctx, customs_event in run:
         if isinstance(customs_event, DocumentsAcceptedV1):
             for document in customs_event.documents:
                 receipt_id = uuid.uuid5(ctx.envelope.event_id, str(document.document_id))
                 yield ctx, str(receipt_id), document
+        elif isinstance(customs_event, ClearancesChangedV1):
+            for place, change in enumerate(customs_event.changes):
+                yield ctx, str(uuid.uuid5(ctx.envelope.event_id, f"change-{place}")), change
         else:
             yield ctx, str(ctx.envelope.event_id), customs_event
 

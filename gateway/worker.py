@@ -15,6 +15,7 @@ from messaging.consumer import Batched
 from messaging.worker import WorkerSpec, run_forever
 from schemas.events import (
     ClearanceChangedV1,
+    ClearancesChangedV1,
     DocumentAcceptedV1,
     DocumentRejectedV1,
     DocumentsAcceptedV1,
@@ -42,7 +43,8 @@ def spec(settings: GatewaySettings | None = None) -> WorkerSpec:
             DocumentsAcceptedV1: fan_out,
             DocumentAcceptedV1: fan_out,  # customs published these before DocumentsAcceptedV1
             DocumentRejectedV1: fan_out,
-            ClearanceChangedV1: fan_out,
+            ClearancesChangedV1: fan_out,
+            ClearanceChangedV1: fan_out,  # officers' decisions; a run of routes: the above
         },
         health_port=settings.worker_health_port,
         loops=loops,

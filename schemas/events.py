@@ -180,6 +180,17 @@ class ClearanceChangedV1(_Event):
     )
 
 
+class ClearancesChangedV1(_Event):
+    """Inventories that moved in one run of risk's routes, as one event: what customs publishes
+    for a run instead of a ClearanceChangedV1 per receipt (a release issues two, 399 and 800),
+    so that a run of routes is one record for the relay, the broker and every consumer, not two
+    per declaration. In the order the receipts were issued; tenants' webhooks still get one
+    `customs.clearance_changed.v1` per receipt (the gateway splits it)."""
+
+    type: Literal["customs.clearances_changed.v1"] = "customs.clearances_changed.v1"
+    changes: tuple[ClearanceChangedV1, ...] = Field(min_length=1, max_length=100)
+
+
 FindingCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
 
 
@@ -205,6 +216,7 @@ Event = Annotated[
     | DocumentRejectedV1
     | DeclarationReadyV1
     | ClearanceChangedV1
+    | ClearancesChangedV1
     | InspectionConcludedV1
     | RiskAssessedV1,
     Field(discriminator="type"),
@@ -217,6 +229,7 @@ EVENT_CLASSES: tuple[type[_Event], ...] = (
     DocumentRejectedV1,
     DeclarationReadyV1,
     ClearanceChangedV1,
+    ClearancesChangedV1,
     InspectionConcludedV1,
     RiskAssessedV1,
 )

@@ -36,6 +36,7 @@ CUSTOMS_EVENTS = Topic(
         "customs.document_rejected.v1",
         "customs.declaration_ready.v1",
         "customs.clearance_changed.v1",
+        "customs.clearances_changed.v1",
         "customs.inspection_concluded.v1",
     ),
 )

@@ -5,13 +5,15 @@ ready declaration then gets a route (release, review, inspect), some a second on
 then), one cancelled declaration one too, and a rejected declaration one (stale). One database
 applies each route alone with `clearance_service.apply_route`, the other the whole run with
 `clearance_service.apply_routes` (`customs.routing`). Every receipt, decision, declaration,
-document and emitted event must be the same.
+document and emitted event must be the same; the run announces its receipts together
+(ClearancesChangedV1), where each route alone announces each of its own.
 """
 
 from __future__ import annotations
 
 import json
 from contextlib import suppress
+from itertools import accumulate
 from typing import Any
 
 import pytest
@@ -26,7 +28,7 @@ from customs.db import Decision, Declaration, Document, Receipt, runtime
 from customs.vault import Vault
 from messaging.consumer import HandlerContext
 from schemas.envelope import Envelope
-from schemas.events import RiskAssessedV1, RiskReason
+from schemas.events import ClearancesChangedV1, RiskAssessedV1, RiskReason
 from tests.conftest import TEST_DATA_KEY
 
 IDENTITIES = traffic.make_identities()
@@ -123,11 +125,13 @@ def _state(customs: Customs, staged: list[Envelope[Any]]) -> dict[str, Any]:
             ],
         }
     emitted = []
-    for envelope in staged:
-        payload = json.loads(envelope.payload.model_dump_json())
-        emitted.append(
-            {k: names.get(v, v) if isinstance(v, str) else v for k, v in payload.items()}
-        )
+    for envelope in staged:  # an announcement of several receipts: each in its place
+        payload = envelope.payload
+        for event in payload.changes if isinstance(payload, ClearancesChangedV1) else [payload]:
+            values = json.loads(event.model_dump_json())
+            emitted.append(
+                {k: names.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
+            )
     state["emitted"] = emitted
     state["caused_by"] = [envelope.causation_id for envelope in staged]
     return state
@@ -138,8 +142,9 @@ def _contexts(session: Session, routes: list[Envelope[Any]], staged: list) -> li
 
 
 def test_a_run_of_routes_applied_at_once_equals_its_routes_applied_one_by_one(
-    customs_engine, second_engine
+    customs_engine, second_engine, monkeypatch
 ):
+    monkeypatch.setattr(routing, "CHANGES_PER_EVENT", 7)  # the run's receipts in several events
     alone = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
     together = Customs(engine=second_engine, vault=Vault.from_secret(TEST_DATA_KEY))
     for customs in (alone, together):
@@ -160,12 +165,18 @@ def test_a_run_of_routes_applied_at_once_equals_its_routes_applied_one_by_one(
     got = _state(together, staged_together)
     for part in ("documents", "receipts", "declarations", "decisions", "emitted"):
         assert got[part] == expected[part], part
-    # each event raised is caused by its route, whose position both runs share
+    # the run's receipts in events of at most 7, in order, each caused by the route of its
+    # first receipt (whose position both runs share); alone, each caused by its own route
+    sizes = [len(e.payload.changes) for e in staged_together]
+    assert sizes[:-1] == [7] * (len(sizes) - 1) and 1 <= sizes[-1] <= 7
+    assert sum(sizes) == len(staged_alone) == len(expected["emitted"])
+    firsts = list(accumulate([0, *sizes[:-1]]))
     position = {str(e.event_id): i for i, e in enumerate(routes_together)}
     position_alone = {str(e.event_id): i for i, e in enumerate(routes_alone)}
     assert [position[c] for c in got["caused_by"]] == [
-        position_alone[c] for c in expected["caused_by"]
+        position_alone[expected["caused_by"][first]] for first in firsts
     ]
+    assert len(set(expected["caused_by"])) > len(sizes)  # the routes alone: one cause each
     # the routes did what they should: every route, stale ones left alone
     statuses = {status for _, status, _ in expected["receipts"]}
     assert {300, 399, 500, 800} <= statuses

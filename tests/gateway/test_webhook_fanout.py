@@ -26,6 +26,7 @@ from messaging.settings import KafkaSettings
 from schemas.envelope import Envelope
 from schemas.events import (
     ClearanceChangedV1,
+    ClearancesChangedV1,
     DocumentAcceptedV1,
     DocumentRejectedV1,
     DocumentsAcceptedV1,
@@ -255,3 +256,39 @@ def test_documents_accepted_together_reach_tenants_as_one_receipt_each(world):
             for sub in ("a-all", "a-accepted")
         ]
     assert len(set(ids.values())) == 2
+
+
+def test_a_run_of_routes_receipts_reach_tenants_as_one_clearance_change_each(world):
+    """Customs announces a run of routes' receipts in one event (a release issues two); each
+    tenant still gets a `customs.clearance_changed.v1` per receipt it is a party to, each with
+    an id of its own that is the same when the announcement is read again."""
+    concluded = clearance(ebpCode="A000000001", logisticsCode="B000000001")
+    released = concluded.model_copy(update={"return_status": 800, "return_info": "放行"})
+    elsewhere = clearance(ebpCode="C000000001")
+    announcement = Envelope[Any](
+        producer="customs",
+        correlation_id="c-3",
+        key="order-1",
+        payload=ClearancesChangedV1(changes=(concluded, elsewhere, released)),
+    )
+    ids = [str(uuid.uuid5(announcement.event_id, f"change-{place}")) for place in (0, 2)]
+    for _ in range(2):
+        with Session(world.engine) as session, session.begin():
+            fan_out_batch([(_context(session, announcement), announcement.payload)])
+        assert _deliveries(world.engine) == [
+            (
+                world.subs[sub],
+                receipt_id,
+                CLEARANCE,
+                {
+                    "id": receipt_id,
+                    "type": CLEARANCE,
+                    "occurredAt": announcement.occurred_at.isoformat(),
+                    "data": change.model_dump(mode="json"),
+                },
+                "pending",
+            )
+            for receipt_id, change in zip(ids, (concluded, released), strict=True)
+            for sub in ("a-all", "b-clearance")
+        ]
+    assert len(set(ids)) == 2
