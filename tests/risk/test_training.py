@@ -34,7 +34,7 @@ class Ctx:
         self.envelope = SimpleNamespace(occurred_at=datetime.now(UTC), correlation_id="test")
 
     def emit(self, event, *, key: str) -> None:
-        self.emitted.append(event)
+        self.emitted.extend(event.assessments)  # risk announces its routes together
 
 
 def assess_and_label(engine, generated, model=None) -> list[RiskAssessedV1]:
