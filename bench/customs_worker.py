@@ -5,14 +5,13 @@
 
 Generated declarations (`clearway.traffic`, no bad ones) are submitted with the customs use case
 the API calls (`service.submit_message`: parse, XSD, field rules, signature, and the decision on
-each document, in one transaction per message); each declaration is then routed (release,
-review, inspect in the ratio 3:1:1; the routes announced 100 at a time, as risk announces a
-run's, RiskAssessmentsV1) through the worker's consumer loop (`ConsumerLoop._apply`, the inbox
-and the outbox included) in polled batches of `--batch` records. `--per-tick` declarations at a
-time become messages, as bench.e2e sends them (at 120/s and its 0.25 s tick: 30, messages of ~10
-documents), submitted one after the other (no two at once: each is a group of one). Prints CPU
-ms per declaration and declarations per second of one core for each stage; `--profile` prints a
-cProfile of one stage.
+each document, in one transaction per message); each declaration is then routed by a
+RiskAssessed event (release, review, inspect in the ratio 3:1:1) through the worker's consumer
+loop (`ConsumerLoop._apply`, the inbox and the outbox included) in polled batches of `--batch`
+records. `--per-tick` declarations at a time become messages, as bench.e2e sends them (at
+120/s and its 0.25 s tick: 30, messages of ~10 documents), submitted one after the other (no
+two at once: each is a group of one). Prints CPU ms per declaration and declarations per second
+of one core for each stage; `--profile` prints a cProfile of one stage.
 """
 
 from __future__ import annotations
@@ -41,10 +40,9 @@ from customs.settings import CustomsSettings
 from messaging.consumer import ConsumerLoop
 from messaging.settings import KafkaSettings
 from schemas.envelope import Envelope
-from schemas.events import RiskAssessedV1, RiskAssessmentsV1
+from schemas.events import RiskAssessedV1
 
 ROUTES = ("release", "release", "review", "release", "inspect")
-ROUTES_PER_EVENT = 100  # as risk announces a run's routes (risk.intake.ASSESSMENTS_PER_EVENT)
 
 
 @contextmanager
@@ -149,29 +147,22 @@ def main() -> None:
             return run
 
         ready = drain("customs.declaration_ready.v1")
-        assessed = []
+        routes = []
         for n, body in enumerate(ready):
             payload = json.loads(body)["payload"]
-            assessed.append(
-                RiskAssessedV1(
-                    declaration_id=payload["declaration_id"],
-                    order_no=payload["order_no"],
-                    score=10,
-                    route=ROUTES[n % len(ROUTES)],
-                    ruleset_version="bench",
-                )
+            event = RiskAssessedV1(
+                declaration_id=payload["declaration_id"],
+                order_no=payload["order_no"],
+                score=10,
+                route=ROUTES[n % len(ROUTES)],
+                ruleset_version="bench",
             )
-        routes = []  # as risk announces them: a run's routes together
-        for start in range(0, len(assessed), ROUTES_PER_EVENT):
-            chunk = tuple(assessed[start : start + ROUTES_PER_EVENT])
-            event = RiskAssessmentsV1(assessments=chunk)
             envelope = Envelope[Any](
-                producer="risk", correlation_id="bench", key=chunk[0].order_no, payload=event
+                producer="risk", correlation_id="bench", key=event.order_no, payload=event
             )
             routes.append(envelope.model_dump_json())
         print(f"{len(ready)} declarations ready for risk")
-        routed = consume(records(routes, "risk.events"))
-        stage("routes", max(1, len(assessed)), routed, args.profile)
+        stage("routes", max(1, len(routes)), consume(records(routes, "risk.events")), args.profile)
         customs.engine.dispose()
 
 

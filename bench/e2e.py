@@ -362,11 +362,6 @@ def observe(bootstrap: str, ready: Any, out: Any, stop: Any) -> None:
                 if stage is not None:  # keyed by order_no: read the key, not the event
                     batch.append((stage, record.key.decode(), record.timestamp / 1000, None))
                     continue
-                if event_type == b"risk.assessments.v1":  # a run of risk's routes
-                    sent = record.timestamp / 1000
-                    for route in json.loads(record.value)["payload"]["assessments"]:
-                        batch.append(("assessed", route["order_no"], sent, None))
-                    continue
                 if event_type not in _OBSERVED:
                     continue
                 payload = json.loads(record.value)["payload"]

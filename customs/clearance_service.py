@@ -36,7 +36,7 @@ from customs.domain.personal import PERSONAL_FIELDS, shown
 from messaging.consumer import HandlerContext
 from messaging.outbox import stage
 from schemas.envelope import Envelope, utc_now
-from schemas.events import InspectionConcludedV1, RiskAssessedV1, RiskAssessmentsV1
+from schemas.events import InspectionConcludedV1, RiskAssessedV1
 
 PRODUCER = "customs"
 # Decisions after which the purchase does not go through: the buyer's quota is given back.
@@ -138,18 +138,10 @@ def _conclude_inspection(
     )
 
 
-def apply_routes(
-    customs: Customs, events: Sequence[tuple[HandlerContext, RiskAssessedV1 | RiskAssessmentsV1]]
-) -> None:
+def apply_routes(customs: Customs, run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> None:
     """`apply_route` for a run of routes: a run of import declarations' routes in a few
     statements (`routing`), any other run one route at a time, its declarations and
-    inventories read at once. Risk announces a run's routes together (RiskAssessmentsV1): each
-    is applied in its place, as caused by the announcement."""
-    run = [
-        (ctx, route)
-        for ctx, event in events
-        for route in (event.assessments if isinstance(event, RiskAssessmentsV1) else (event,))
-    ]
+    inventories read at once."""
     if routing.apply_routes_run(run):
         return
     session = run[0][0].session

@@ -8,7 +8,7 @@ from customs.clearance_service import apply_routes
 from customs.context import Customs
 from customs.intake import process_received_run
 from messaging.consumer import Batched, HandlerTable
-from schemas.events import DocumentReceivedV1, RiskAssessedV1, RiskAssessmentsV1
+from schemas.events import DocumentReceivedV1, RiskAssessedV1
 from schemas.topics import CUSTOMS_INBOUND, RISK_EVENTS
 
 TOPICS = (CUSTOMS_INBOUND, RISK_EVENTS)
@@ -16,11 +16,9 @@ TOPICS = (CUSTOMS_INBOUND, RISK_EVENTS)
 
 def handlers(customs: Customs) -> HandlerTable:
     """The events customs consumes, each with its use case."""
-    routes = Batched(partial(apply_routes, customs))  # one handler: a run of both is one call
     return {
         # Documents are decided on arrival (`intake.decide_on_arrival`); these are the arrivals
         # an earlier version staged and did not decide, met once after an upgrade.
         DocumentReceivedV1: Batched(partial(process_received_run, customs)),
-        RiskAssessmentsV1: routes,
-        RiskAssessedV1: routes,  # risk published one per declaration before RiskAssessmentsV1
+        RiskAssessedV1: Batched(partial(apply_routes, customs)),
     }

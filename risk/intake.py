@@ -8,9 +8,7 @@ history of its parties, prices and model keys, which of its events were already 
 event is then handled in order against that state, kept up to date in memory (a declaration's
 history holds exactly the declarations before it, stored or earlier in the run), and what the
 run added is written at its end, one statement per table. The rule set in force is read once
-per run: the batch is one transaction, and a change applies from the next one. The run's
-routes are announced together, in the order assessed: one RiskAssessmentsV1 of up to
-ASSESSMENTS_PER_EVENT of them, caused by the declaration of its first.
+per run: the batch is one transaction, and a change applies from the next one.
 """
 
 from __future__ import annotations
@@ -41,14 +39,9 @@ from schemas.events import (
     DocumentsAcceptedV1,
     InspectionConcludedV1,
     RiskAssessedV1,
-    RiskAssessmentsV1,
 )
 
 RulesInForce = Callable[[Session], RuleSet]
-
-# Routes in one RiskAssessmentsV1 at most (the event's own limit). One record for a run's routes
-# instead of one each: the relay, the broker and customs' worker pay per record.
-ASSESSMENTS_PER_EVENT = 100
 
 _OBSERVATION = metadata.tables["observation"]
 _ASSESSMENT = metadata.tables["risk_assessment"]
@@ -192,7 +185,6 @@ class Intake:
             parts = list(scoring.parts(model, inputs, rules))
         model_version = None if model is None else model.version
         rows = []
-        routes: list[RiskAssessedV1] = []
         for item, part in zip(assessing, parts, strict=True):
             event, result = item.event, item.result
             assert result is not None
@@ -214,7 +206,7 @@ class Intake:
                     "facts": item.facts,
                 }
             )
-            routes.append(
+            item.ctx.emit(
                 RiskAssessedV1(
                     declaration_id=event.declaration_id,
                     order_no=event.order_no,
@@ -223,11 +215,9 @@ class Intake:
                     reasons=result.reasons,
                     ruleset_version=rules.version,
                     model_version=model_version,
-                )
+                ),
+                key=event.order_no,
             )
-        for start in range(0, len(routes), ASSESSMENTS_PER_EVENT):
-            chunk = tuple(routes[start : start + ASSESSMENTS_PER_EVENT])
-            assessing[start].ctx.emit(RiskAssessmentsV1(assessments=chunk), key=chunk[0].order_no)
         return rows
 
 

@@ -154,15 +154,6 @@ class RiskAssessedV1(_Event):
     model_version: str | None = Field(default=None, max_length=40)
 
 
-class RiskAssessmentsV1(_Event):
-    """Risk's routes of one run of declarations, as one event: what risk publishes for a run
-    instead of a RiskAssessedV1 per declaration, so that a run is one record for the relay, the
-    broker and customs' worker, not one per declaration. In the order assessed."""
-
-    type: Literal["risk.assessments.v1"] = "risk.assessments.v1"
-    assessments: tuple[RiskAssessedV1, ...] = Field(min_length=1, max_length=100)
-
-
 class ClearanceChangedV1(_Event):
     """An inventory moved in its clearance: an import one (a CEB622 receipt was issued) or an
     export one (a CEB604 receipt, or a CEB214 receipt on a return of its goods)."""
@@ -227,8 +218,7 @@ Event = Annotated[
     | ClearanceChangedV1
     | ClearancesChangedV1
     | InspectionConcludedV1
-    | RiskAssessedV1
-    | RiskAssessmentsV1,
+    | RiskAssessedV1,
     Field(discriminator="type"),
 ]
 
@@ -242,7 +232,6 @@ EVENT_CLASSES: tuple[type[_Event], ...] = (
     ClearancesChangedV1,
     InspectionConcludedV1,
     RiskAssessedV1,
-    RiskAssessmentsV1,
 )
 
 EVENT_TYPES: frozenset[str] = frozenset(

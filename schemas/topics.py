@@ -44,7 +44,7 @@ RISK_EVENTS = Topic(
     name="risk.events",
     partitions=12,
     owner="risk",
-    events=("risk.assessed.v1", "risk.assessments.v1"),
+    events=("risk.assessed.v1",),
 )
 
 TOPICS: tuple[Topic, ...] = (CUSTOMS_INBOUND, CUSTOMS_EVENTS, RISK_EVENTS)

@@ -28,7 +28,7 @@ from customs.db import Decision, Declaration, Document, Receipt, runtime
 from customs.vault import Vault
 from messaging.consumer import HandlerContext
 from schemas.envelope import Envelope
-from schemas.events import ClearancesChangedV1, RiskAssessedV1, RiskAssessmentsV1, RiskReason
+from schemas.events import ClearancesChangedV1, RiskAssessedV1, RiskReason
 from tests.conftest import TEST_DATA_KEY
 
 IDENTITIES = traffic.make_identities()
@@ -194,38 +194,3 @@ def test_a_run_naming_an_unknown_declaration_is_refused_as_one_route_would_be(cu
         assert not routing.apply_routes_run(run)  # left to the general path, which refuses it
         with pytest.raises(clearance_service.DeclarationNotFound):
             clearance_service.apply_routes(customs, run)
-
-
-def test_routes_announced_together_are_applied_as_announced_one_by_one(
-    customs_engine, second_engine
-):
-    """Risk announces a run's routes in one RiskAssessmentsV1: each is applied in its place, as
-    if it had come alone, and what it raises is caused by the announcement."""
-    alone = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
-    together = Customs(engine=second_engine, vault=Vault.from_secret(TEST_DATA_KEY))
-    for customs in (alone, together):
-        _submit(customs)
-    routes_alone, routes_together = _routes(alone), _routes(together)
-    announcements = [
-        Envelope[Any](
-            producer="risk",
-            correlation_id=routes_together[start].correlation_id,
-            key=routes_together[start].key,
-            payload=RiskAssessmentsV1(
-                assessments=tuple(e.payload for e in routes_together[start : start + 10])
-            ),
-        )
-        for start in range(0, len(routes_together), 10)
-    ]
-    staged_alone: list = []
-    with Session(customs_engine) as session, session.begin():
-        clearance_service.apply_routes(alone, _contexts(session, routes_alone, staged_alone))
-    staged_together: list = []
-    with Session(second_engine) as session, session.begin():
-        clearance_service.apply_routes(together, _contexts(session, announcements, staged_together))
-
-    expected, got = _state(alone, staged_alone), _state(together, staged_together)
-    for part in ("documents", "receipts", "declarations", "decisions", "emitted"):
-        assert got[part] == expected[part], part
-    assert len(expected["decisions"]) == len(routes_alone) - 7
-    assert set(got["caused_by"]) <= {str(a.event_id) for a in announcements}
