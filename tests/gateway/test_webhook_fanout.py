@@ -7,6 +7,7 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -149,19 +150,27 @@ def _deliveries(engine) -> list[tuple[Any, ...]]:
     return found
 
 
+def _pending(
+    subscription_id: str, receipt_id: str, event: Any, occurred_at: datetime
+) -> tuple[Any, ...]:
+    """A delivery as the fan-out makes it (as `_deliveries` reads it): pending, its payload the
+    receipt as tenants get it."""
+    payload = {
+        "id": receipt_id,
+        "type": event.type,
+        "occurredAt": occurred_at.isoformat(),
+        "data": event.model_dump(mode="json"),
+    }
+    return (subscription_id, receipt_id, event.type, payload, "pending")
+
+
 def _expected(world: World, sent: list[Envelope[Any]]) -> list[tuple[Any, ...]]:
     return [
-        (
+        _pending(
             world.subs[sub],
             str(sent[index].event_id),
-            sent[index].payload.type,
-            {
-                "id": str(sent[index].event_id),
-                "type": sent[index].payload.type,
-                "occurredAt": sent[index].occurred_at.isoformat(),
-                "data": sent[index].payload.model_dump(mode="json"),
-            },
-            "pending",
+            sent[index].payload,
+            sent[index].occurred_at,
         )
         for index, sub in EXPECTED
     ]
@@ -240,17 +249,11 @@ def test_documents_accepted_together_reach_tenants_as_one_receipt_each(world):
             for d in (mine, also_mine)
         }
         assert found == [
-            (
+            _pending(
                 world.subs[sub],
                 ids[str(document.document_id)],
-                ACCEPTED,
-                {
-                    "id": ids[str(document.document_id)],
-                    "type": ACCEPTED,
-                    "occurredAt": announcement.occurred_at.isoformat(),
-                    "data": document.model_dump(mode="json"),
-                },
-                "pending",
+                document,
+                announcement.occurred_at,
             )
             for document in (mine, also_mine)
             for sub in ("a-all", "a-accepted")
@@ -276,18 +279,7 @@ def test_a_run_of_routes_receipts_reach_tenants_as_one_clearance_change_each(wor
         with Session(world.engine) as session, session.begin():
             fan_out_batch([(_context(session, announcement), announcement.payload)])
         assert _deliveries(world.engine) == [
-            (
-                world.subs[sub],
-                receipt_id,
-                CLEARANCE,
-                {
-                    "id": receipt_id,
-                    "type": CLEARANCE,
-                    "occurredAt": announcement.occurred_at.isoformat(),
-                    "data": change.model_dump(mode="json"),
-                },
-                "pending",
-            )
+            _pending(world.subs[sub], receipt_id, change, announcement.occurred_at)
             for receipt_id, change in zip(ids, (concluded, released), strict=True)
             for sub in ("a-all", "b-clearance")
         ]
