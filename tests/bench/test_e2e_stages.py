@@ -1,9 +1,14 @@
 """bench.e2e splits each routed declaration's latency into the legs of its way."""
 
+import math
+from argparse import Namespace
+from collections import Counter
 from dataclasses import replace
 
-from bench.e2e import Run, _check_outcomes, stage_latencies
+from bench.e2e import CLOSED_LOOP_ROOM, Run, _check_outcomes, premade, stage_latencies
 from clearway import traffic
+
+IDENTITIES = traffic.make_identities()
 
 # wall-clock seconds after the POST of each declaration's last document
 ROUTED = {"answered": 0.100, "ready": 0.130, "assessed": 0.150, "published": 0.200}
@@ -41,14 +46,50 @@ def test_latency_runs_to_the_decision_s_publication_not_to_when_the_observer_saw
     assert round(run.latency("seen-late"), 3) == 0.4
 
 
-def test_the_run_keeps_each_declaration_s_expected_outcome_not_its_documents() -> None:
+def test_the_traffic_is_made_before_the_clock_a_batch_per_tick_without_the_documents() -> None:
+    args = Namespace(
+        rate=42, seconds=1.0, tick=0.25, in_flight=0, seed=5, bad_share=0.3, risky_share=0.1
+    )
+
+    batches = premade(args, IDENTITIES)
+
+    assert [len(b.declarations) for b in batches] == [10, 11, 10, 11]  # 42/s, a quarter second
+    expected = list(traffic.generate(42, seed=5, bad_share=0.3, risky_share=0.1))
+    assert {"duplicate", "signature"} <= {d.bad for d in expected}
+    made = [d for b in batches for d in b.declarations]
+    assert [d.order_no for d in made] == [d.order_no for d in expected]
+    assert [d.expected for d in made] == [d.expected for d in expected]
+    assert all(d.documents == () for d in made)  # the run keeps outcomes, not documents
+    for batch in batches:  # each batch's messages carry its declarations' documents, no others
+        carried = Counter(n for m in batch.messages for n in m.order_nos)
+        wanted = Counter(
+            d.order_no
+            for d in expected
+            if d.order_no in {x.order_no for x in batch.declarations}
+            for _ in d.documents
+        )
+        duplicated = Counter(d.order_no for d in expected if d.bad == "duplicate")
+        assert carried == wanted + (duplicated & wanted)
+
+
+def test_in_closed_loop_the_traffic_comes_in_quarters_of_what_may_wait() -> None:
+    args = Namespace(
+        rate=0, seconds=0.01, tick=0.25, in_flight=40, seed=7, bad_share=0, risky_share=0
+    )
+
+    batches = premade(args, IDENTITIES)
+
+    assert {len(b.declarations) for b in batches} == {10}
+    assert len(batches) == math.ceil(CLOSED_LOOP_ROOM * 0.01 / 10)
+
+
+def test_a_declaration_refused_at_its_post_is_not_waited_for() -> None:
     good, bad = traffic.generate(2, seed=5, bad_share=0, risky_share=0)
     refused = replace(bad, expected=traffic.Expected(stage="submission", code="0002"))
     run = Run()
     run.plan(good)
     run.plan(refused)
 
-    assert run.expected[good.order_no].documents == ()
     assert run.expected[good.order_no].expected == good.expected
     assert run.expected[refused.order_no].expected.code == "0002"
     assert run.expecting == 1  # a document refused at its POST never reaches a decision
