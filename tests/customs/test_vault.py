@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import zlib
 
 import pytest
@@ -135,12 +136,38 @@ FERNET = Fernet(
 
 def test_tokens_are_exactly_what_fernet_writes(monkeypatch):
     iv, moment = bytes(range(16)), 1_790_000_000
-    monkeypatch.setattr(vault.os, "urandom", lambda n: iv[:n])
+    monkeypatch.setattr(vault.os, "urandom", lambda n: iv * (n // len(iv)))
     monkeypatch.setattr(vault.time, "time", lambda: moment + 0.75)
+    sealer = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")  # no IVs read yet
     for data in (b"", b"x", b"0123456789abcdef", "中文".encode() * 50):
         compressed = zlib.compress(data, vault._BODY_COMPRESSION)
         expected = FERNET._encrypt_from_parts(compressed, moment, iv)
-        assert VAULT.seal(data) == expected
+        assert sealer.seal(data) == expected
+
+
+def test_each_token_takes_the_next_iv_read_from_the_system_source_a_block_at_a_time(
+    monkeypatch,
+):
+    reads: list[int] = []
+    system_urandom = os.urandom
+
+    def urandom(n: int) -> bytes:
+        reads.append(n)
+        return system_urandom(n)
+
+    monkeypatch.setattr(vault.os, "urandom", urandom)
+    sealer = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")
+    tokens = [sealer.seal(b"x") for _ in range(300)]
+    ivs = {base64.urlsafe_b64decode(t)[9:25] for t in tokens}
+    assert len(ivs) == 300  # none used twice
+    assert reads == [4096, 4096]  # 256 IVs a read
+
+
+@pytest.mark.parametrize("key_size", [16, 32, 64, 65, 100])
+@pytest.mark.parametrize("data_size", [0, 1, 63, 64, 200, 2047, 2048, 10_000])
+def test_the_vault_s_hmac_is_hmac_sha256(key_size, data_size):
+    key, data = os.urandom(key_size), os.urandom(data_size)
+    assert vault._Hmac(key).digest(data) == hmac.digest(key, data, "sha256")
 
 
 def test_what_fernet_opens_opens_and_what_it_refuses_is_refused():
