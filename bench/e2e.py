@@ -9,17 +9,18 @@ databases) unless --url names a running one. Before the clock starts, it generat
 declarations (`clearway.traffic`, with bad and risky shares) and writes them as signed CEB
 messages (one per document type and sender, up to 100 documents), as the integrators' own
 machines would; then every `--tick` seconds it submits the messages of the declarations due at
-the offered rate from `--clients` concurrent HTTP clients (`--idempotency-keys`: each message
-with an Idempotency-Key, as integrators are told to send); in closed loop it keeps up to
-`--in-flight` declarations waiting for their decision instead, a quarter at a time. A separate
-process reads customs.events from its end (no consumer group) and notes when it sees each
-declaration's decision receipt: release (800), review (300), inspect (500) or reject (100).
-Latency is from the start of the POST of a declaration's last document to the publication of its
-decision receipt (the record's timestamp, given by customs' relay; the observer may lag behind
-on a saturated machine). The observer also reads risk.events and, from the timestamps the relays
-gave the records, splits that latency by stage: the POST until answered, until customs published
-the declaration ready for risk, until risk published its route, until customs published the
-decision; and the observer's own lag.
+the offered rate (all at the tick's start, or under `--spread` evenly over the tick) from
+`--clients` concurrent HTTP clients (`--idempotency-keys`: each message with an Idempotency-Key,
+as integrators are told to send); in closed loop it keeps up to `--in-flight` declarations
+waiting for their decision instead, a quarter at a time. A separate process reads customs.events
+from its end (no consumer group) and notes when it sees each declaration's decision receipt:
+release (800), review (300), inspect (500) or reject (100). Latency is from the start of the
+POST of a declaration's last document to the publication of its decision receipt (the record's
+timestamp, given by customs' relay; the observer may lag behind on a saturated machine). The
+observer also reads risk.events and, from the timestamps the relays gave the records, splits
+that latency by stage: the POST until answered, until customs published the declaration ready
+for risk, until risk published its route, until customs published the decision; and the
+observer's own lag.
 
 It prints the sustained rate, p50/p95/p99 latency (overall and per tenth of the run), how many
 of the run's declarations customs' database holds decided (whether or not the observer, which
@@ -52,7 +53,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC
@@ -521,6 +522,14 @@ def premade(args: argparse.Namespace, identities: dict[str, traffic.Identity]) -
     return batches
 
 
+async def _at(moment: float, coroutine: Awaitable[None]) -> None:
+    """Await `coroutine` from `moment` (monotonic) on."""
+    delay = moment - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    await coroutine
+
+
 async def load(
     args: argparse.Namespace,
     client: PlatformClient,
@@ -552,6 +561,7 @@ async def load(
             elif args.in_flight - run.waiting() < len(batches[0].declarations):
                 await asyncio.sleep(0.005)
                 continue
+            tick_start = started + args.tick * tick
             tick += 1
             batch = batches.popleft()  # let go of the bodies once sent
             for declaration in batch.declarations:
@@ -561,8 +571,9 @@ async def load(
                 for message in batch.messages
             ]
             if args.rate:
-                for coroutine in sends:
-                    task = asyncio.ensure_future(coroutine)
+                step = args.tick / len(sends) if args.spread and sends else 0.0
+                for n, coroutine in enumerate(sends):
+                    task = asyncio.ensure_future(_at(tick_start + n * step, coroutine))
                     pending.add(task)
                     task.add_done_callback(pending.discard)
                 await asyncio.sleep(0)
@@ -750,6 +761,11 @@ def main() -> None:
         "--idempotency-keys", action="store_true", help="an Idempotency-Key on every message"
     )
     parser.add_argument("--tick", type=float, default=0.25, help="seconds of traffic per batch")
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="send a tick's messages evenly over the tick, not all at its start",
+    )
     parser.add_argument("--bad-share", type=float, default=0.01)
     parser.add_argument("--risky-share", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
@@ -887,6 +903,8 @@ def main() -> None:
         f"seed {args.seed}"
     )
     mode = "closed loop" if args.closed_loop else f"offered {args.rate:g} declarations/s"
+    if args.spread and not args.closed_loop:
+        mode += f" (each {args.tick:g}s tick's messages spread over it)"
     print(
         f"{mode} for {args.seconds:g}s (sending took {ended - started:.1f}s), {args.clients} "
         f"clients: {submitted} declarations, "

@@ -1,11 +1,13 @@
 """bench.e2e splits each routed declaration's latency into the legs of its way."""
 
+import asyncio
 import math
+import time
 from argparse import Namespace
 from collections import Counter
 from dataclasses import replace
 
-from bench.e2e import CLOSED_LOOP_ROOM, Run, _check_outcomes, premade, stage_latencies
+from bench.e2e import CLOSED_LOOP_ROOM, Run, _at, _check_outcomes, premade, stage_latencies
 from clearway import traffic
 
 IDENTITIES = traffic.make_identities()
@@ -128,3 +130,20 @@ def test_a_duplicate_s_refusal_the_observer_missed_is_checked_in_customs_databas
         "O-3: the duplicate order got -621028, not -301010",
         "O-4: the duplicate order got no receipt",
     ]
+
+
+def test_a_spread_message_is_sent_from_its_moment_on_not_before() -> None:
+    started: list[float] = []
+
+    async def send() -> None:
+        started.append(time.monotonic())
+
+    async def both() -> float:
+        moment = time.monotonic() + 0.05
+        await asyncio.gather(_at(moment, send()), _at(moment - 1, send()))  # one already due
+        return moment
+
+    moment = asyncio.run(both())
+
+    assert len(started) == 2
+    assert min(started) < moment <= max(started)
