@@ -95,5 +95,7 @@ def test_the_running_loop_prunes_what_it_wrote_once_older_than_the_keep_not_befo
         wait_for(lambda: loop.stats.duplicates == 1)
         assert mine in _kept(engine)
         wait_for(lambda: mine not in _kept(engine), timeout_s=10)  # older than 3 s: gone
+        # the loop counts what a turn deleted once its transactions have committed
+        wait_for(lambda: loop.stats.inbox_pruned >= 2)
         assert loop.stats.inbox_pruned == 2
     assert effects(engine, event.payload.document_id) == 1
