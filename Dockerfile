@@ -2,8 +2,10 @@
 # (python -m <service>.worker) and the one-shot migrate / kafka-topics jobs in docker-compose.yml.
 FROM python:3.11-slim
 
+# MALLOC_ARENA_MAX: two malloc arenas per process, as `clearway up` sets (see clearway/cli.py)
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
