@@ -499,7 +499,7 @@ class Batch:
 def premade(args: argparse.Namespace, identities: dict[str, traffic.Identity]) -> deque[Batch]:
     """The run's traffic, generated, written as CEB messages and signed before the clock starts,
     as the integrators' own machines would have made it: made during the run, on the platform's
-    cores, it took 0.24-0.8 ms of CPU a declaration from the platform (by the hour). With a rate,
+    cores, it took 0.24-0.83 ms of CPU a declaration from the platform (by the hour). With a rate,
     a batch per `--tick`; in closed loop, batches of a quarter of `--in-flight`, for up to
     CLOSED_LOOP_ROOM declarations/s."""
     if args.rate:

@@ -71,9 +71,9 @@ class Recent:
 class _Hmac:
     """HMAC-SHA256 under one key, set up once and copied for each value: the same value as
     `hmac.digest(key, data, "sha256")`, which sets OpenSSL's HMAC up anew each call (3.4-4.2
-    against 2.6 us for a token's 200 bytes) and lets go of the GIL each time, so that the
-    customs API's serial writer, which seals a few tokens a declaration, waited to take it
-    again behind the event loop. A copy's update holds the GIL for less than 2 KiB."""
+    against 2.6 us for a token's 200 bytes) and lets go of the GIL each time (py-spy `--idle`
+    found the customs API's serial writer, which seals a few tokens a declaration, there 4.3% of
+    its time). A copy's update holds the GIL for less than 2 KiB."""
 
     def __init__(self, key: bytes) -> None:
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)
@@ -170,7 +170,8 @@ class Vault:
     def _token(self, data: bytes) -> bytes:
         """A Fernet token of `data`, byte for byte what Fernet.encrypt writes (version 0x80,
         time, random IV, AES-128-CBC with PKCS7 padding, HMAC-SHA256, URL-safe base64), at
-        less than half its cost: one cipher object and a one-shot HMAC."""
+        less than half its cost: one cipher object, the vault's keyed HMAC and an IV from its
+        block of random bytes."""
         iv = self._ivs.take()
         padding = 16 - len(data) % 16
         encryptor = Cipher(self._encryption, modes.CBC(iv)).encryptor()
@@ -184,8 +185,8 @@ class Vault:
         return base64.urlsafe_b64encode(signed + self._signing.digest(signed))
 
     def _open(self, token: bytes) -> bytes:
-        """What Fernet.decrypt (no time limit) returns for `token`, at about half its cost (a
-        one-shot HMAC and one cipher object); InvalidToken where it raises it. The MAC, over
+        """What Fernet.decrypt (no time limit) returns for `token`, at about half its cost (the
+        vault's keyed HMAC and one cipher object); InvalidToken where it raises it. The MAC, over
         everything before it, is compared in constant time before anything is decrypted."""
         try:
             data = base64.urlsafe_b64decode(token)
