@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import threading
 import time
 import unicodedata
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from clearway import jsontext
 from customs.domain.personal import PERSONAL_FIELDS
+from schemas.ids import random_bytes
 
 # zlib's level for message bodies: of a 36 KB CEB message, level 3 leaves 12.7% in 110 us, level 1
 # 13.7% in the same time, level 6 11.2% in twice that.
@@ -84,28 +84,6 @@ class _Hmac:
         return mac.digest()
 
 
-class _RandomIvs:
-    """Initialisation vectors from the system's random source, read 4 KiB at a time: one read
-    (which lets go of the GIL) per 256 tokens instead of one per token. Each IV is used once,
-    in the order read."""
-
-    _SIZE = 16
-    _READ = 4096
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._buffer = b""
-        self._at = 0
-
-    def take(self) -> bytes:
-        with self._lock:
-            if self._at >= len(self._buffer):
-                self._buffer, self._at = os.urandom(self._READ), 0
-            iv = self._buffer[self._at : self._at + self._SIZE]
-            self._at += self._SIZE
-            return iv
-
-
 def _derive(secret: bytes, purpose: bytes) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=b"clearway-customs", info=purpose
@@ -137,7 +115,6 @@ class Vault:
     _recent: Recent = field(default_factory=Recent, compare=False, repr=False)
     _signing: _Hmac = field(init=False, compare=False, repr=False)
     _keying: _Hmac = field(init=False, compare=False, repr=False)
-    _ivs: _RandomIvs = field(default_factory=_RandomIvs, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_signing", _Hmac(self._signing_key))
@@ -170,9 +147,9 @@ class Vault:
     def _token(self, data: bytes) -> bytes:
         """A Fernet token of `data`, byte for byte what Fernet.encrypt writes (version 0x80,
         time, random IV, AES-128-CBC with PKCS7 padding, HMAC-SHA256, URL-safe base64), at
-        less than half its cost: one cipher object, the vault's keyed HMAC and an IV from its
-        block of random bytes."""
-        iv = self._ivs.take()
+        less than half its cost: one cipher object, the vault's keyed HMAC and an IV from the
+        random bytes read ahead for the ids (`schemas.ids.random_bytes`)."""
+        iv = random_bytes(16)  # read ahead in blocks: no system call (and GIL release) a token
         padding = 16 - len(data) % 16
         encryptor = Cipher(self._encryption, modes.CBC(iv)).encryptor()
         signed = (

@@ -54,6 +54,12 @@ _random = _Random()
 os.register_at_fork(after_in_child=_random.forget)
 
 
+def random_bytes(size: int) -> bytes:
+    """`size` bytes of the system's random source, from the buffer the ids are made from (each
+    byte handed out once; a forked child reads its own)."""
+    return _random.take(size)
+
+
 def _ints(count: int) -> list[int]:
     if count > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} ids at once")

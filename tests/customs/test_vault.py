@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 
 from customs import vault
 from customs.vault import Vault, VaultError
+from schemas import ids
 
 VAULT = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")
 
@@ -136,18 +137,16 @@ FERNET = Fernet(
 
 def test_tokens_are_exactly_what_fernet_writes(monkeypatch):
     iv, moment = bytes(range(16)), 1_790_000_000
-    monkeypatch.setattr(vault.os, "urandom", lambda n: iv * (n // len(iv)))
+    monkeypatch.setattr(os, "urandom", lambda n: iv * (n // len(iv)))
+    monkeypatch.setattr(ids, "_random", ids._Random())  # nothing read ahead yet
     monkeypatch.setattr(vault.time, "time", lambda: moment + 0.75)
-    sealer = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")  # no IVs read yet
     for data in (b"", b"x", b"0123456789abcdef", "中文".encode() * 50):
         compressed = zlib.compress(data, vault._BODY_COMPRESSION)
         expected = FERNET._encrypt_from_parts(compressed, moment, iv)
-        assert sealer.seal(data) == expected
+        assert VAULT.seal(data) == expected
 
 
-def test_each_token_takes_the_next_iv_read_from_the_system_source_a_block_at_a_time(
-    monkeypatch,
-):
+def test_each_token_takes_a_fresh_iv_from_the_random_bytes_read_ahead_for_the_ids(monkeypatch):
     reads: list[int] = []
     system_urandom = os.urandom
 
@@ -155,12 +154,12 @@ def test_each_token_takes_the_next_iv_read_from_the_system_source_a_block_at_a_t
         reads.append(n)
         return system_urandom(n)
 
-    monkeypatch.setattr(vault.os, "urandom", urandom)
-    sealer = Vault.from_secret("a-vault-for-the-pseudonym-tests-0123456789")
-    tokens = [sealer.seal(b"x") for _ in range(300)]
+    monkeypatch.setattr(os, "urandom", urandom)
+    monkeypatch.setattr(ids, "_random", ids._Random())
+    tokens = [VAULT.seal(b"x") for _ in range(300)]
     ivs = {base64.urlsafe_b64decode(t)[9:25] for t in tokens}
     assert len(ivs) == 300  # none used twice
-    assert reads == [4096, 4096]  # 256 IVs a read
+    assert reads == [ids.RANDOM_BUFFER, ids.RANDOM_BUFFER]  # 256 IVs a read
 
 
 @pytest.mark.parametrize("key_size", [16, 32, 64, 65, 100])
