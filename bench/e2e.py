@@ -65,6 +65,7 @@ from typing import Any
 from sqlalchemy import or_, select, text
 from sqlalchemy.engine import make_url
 
+from bench import interpreter
 from clearway import collector, traffic
 from clearway.broker import free_port
 from clearway.cli import database_url
@@ -897,8 +898,8 @@ def main() -> None:
     wall = (max(decided_times) if decided_times else finished) - started
     print()
     print(
-        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]} from "
-        f"{sys.base_prefix}, load average before {load_before[0]:.2f} "
+        f"machine: {os.cpu_count()} cores, {interpreter()}, load average before "
+        f"{load_before[0]:.2f} "
         f"{load_before[1]:.2f} {load_before[2]:.2f}, after {os.getloadavg()[0]:.2f}; "
         f"database {args.database}{vacuum}{vacuumed(vacuum_rounds, args.vacuum_every)}; "
         f"seed {args.seed}"

@@ -41,6 +41,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 
+from bench import interpreter
 from clearway import traffic
 from clearway.database import make_engine, migrate
 from messaging.consumer import ConsumerLoop
@@ -277,7 +278,7 @@ def main() -> None:
     print(
         f"risk worker handlers, {args.database}, "
         f"{'model ' + model.version if model else 'rules only'}, batches of {args.batch} "
-        f"records, {args.warm} declarations before:"
+        f"records, {args.warm} declarations before, {interpreter()}:"
     )
     print(
         f"  {args.declarations} declarations ({events} events) in {wall:.2f}s wall, "
