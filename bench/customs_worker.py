@@ -1,11 +1,15 @@
 """Customs' hot path in one process, without Kafka or HTTP: CPU per declaration, per stage.
 
     .venv/bin/python -m bench.customs_worker [--declarations 2000] [--batch 500]
-        [--per-tick 1000] [--database sqlite|postgresql] [--profile submit|routes]
+        [--per-tick 1000] [--group 1] [--bad-share 0] [--database sqlite|postgresql]
+        [--profile submit|routes]
 
-Generated declarations (`clearway.traffic`, no bad ones) are submitted with the customs use case
+Generated declarations (`clearway.traffic`, `--bad-share` of them bad, as bench.e2e's 1%: each
+kind of refusal in turn, a duplicated order among them) are submitted with the customs use case
 the API calls (`service.submit_message`: parse, XSD, field rules, signature, and the decision on
-each document, in one transaction per message); each declaration is then routed by a
+each document, in one transaction per message; with `--group N`, N messages at a time in one
+transaction, as the API's group commit writes what its callers queued: `service.check_and_write`);
+each declaration is then routed by a
 RiskAssessed event (release, review, inspect in the ratio 3:1:1) through the worker's consumer
 loop (`ConsumerLoop._apply`, the inbox and the outbox included) in polled batches of `--batch`
 records. `--per-tick` declarations at a time become messages, as bench.e2e sends them (at
@@ -23,19 +27,22 @@ import pstats
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, select
 
+from bench import interpreter
 from clearway import traffic
 from clearway.database import migrate
 from customs.context import Customs
 from customs.db import runtime
+from customs.domain.access import EVERYTHING
+from customs.domain.errors import MessageFormatError
 from customs.handlers import handlers
-from customs.service import submit_message
+from customs.service import _Submission, check_and_write, submit_message
 from customs.settings import CustomsSettings
 from messaging.consumer import ConsumerLoop
 from messaging.settings import KafkaSettings
@@ -91,6 +98,8 @@ def main() -> None:
     parser.add_argument(
         "--per-tick", type=int, default=1000, help="declarations per batch of messages"
     )
+    parser.add_argument("--group", type=int, default=1, help="messages per transaction")
+    parser.add_argument("--bad-share", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     with ExitStack() as stack:
@@ -100,7 +109,9 @@ def main() -> None:
         customs = Customs.from_settings(settings)
         identities = traffic.make_identities()
         traffic.register_signers(customs, identities)
-        generated = list(traffic.generate(args.declarations, args.seed, bad_share=0, risky_share=0))
+        generated = list(
+            traffic.generate(args.declarations, args.seed, bad_share=args.bad_share, risky_share=0)
+        )
         messages = [
             message
             for start in range(0, len(generated), args.per_tick)
@@ -109,12 +120,21 @@ def main() -> None:
         count = args.declarations
         print(
             f"{count} declarations in {len(messages)} messages, {args.database}, "
-            f"batches of {args.batch} records"
+            f"{args.group} a transaction, batches of {args.batch} records, {interpreter()}"
         )
 
         def submit() -> None:
-            for message in messages:
-                submit_message(customs, message.body, correlation_id="bench")
+            if args.group == 1:
+                for message in messages:
+                    with suppress(MessageFormatError):  # a bad one's refusal
+                        submit_message(customs, message.body, correlation_id="bench")
+                return
+            for start in range(0, len(messages), args.group):
+                group = [
+                    _Submission(message.body, "bench", EVERYTHING, None)
+                    for message in messages[start : start + args.group]
+                ]
+                check_and_write(customs, group)
 
         stage("submit", count, submit, args.profile)
 

@@ -7,9 +7,12 @@ whose key is not declared yet. For those, a run of events is decided together: t
 needs are read in a handful of queries, each document is decided by the same rules and in the
 same order as `deciding.process_received` would (`decide`, inventory numbers, filing into its
 declaration, `assembly.evaluate` once the declaration is complete, the buyer's quota), and the
-results are written with one statement per table. Every other event (a change, a deletion, a
-duplicate, a cancellation, a return, an export message) is handled by `process_received` in its
-place: the run is cut there, so every event sees what it would have seen handled alone.
+results are written with one statement per table. A new document whose key is declared (by an
+earlier transaction, or by an earlier document of the run: a resent order) is refused there as a
+duplicate, as `process_received` refuses it, until an event of the general path comes. Every
+other event (a change, a deletion, a cancellation, a return, an export message), and each
+duplicate after one, is handled by `process_received` in its place: the run is cut there, so
+every event sees what it would have seen handled alone.
 On arrival, a run that is all new import documents is decided before its documents are
 inserted, and they are inserted as decided (no UPDATE of each); any other run has them
 inserted first.
@@ -60,7 +63,7 @@ from customs.db import (
     Receipt,
     runtime,
 )
-from customs.deciding import accepted_event, accepted_together, process_received
+from customs.deciding import accepted_event, accepted_together, parties_of, process_received
 from customs.domain import clearance
 from customs.domain.declarations import decide
 from customs.domain.matching import Doc
@@ -71,7 +74,7 @@ from customs.timefmt import return_time
 from messaging.consumer import ANY_ENVELOPE, HandlerContext
 from messaging.rows import write_rows
 from schemas.envelope import Envelope, utc_now
-from schemas.events import DocumentReceivedV1
+from schemas.events import DocumentReceivedV1, DocumentRejectedV1
 from schemas.ids import uuid7
 
 DOCUMENT = Document.__table__  # type: ignore[attr-defined]
@@ -228,11 +231,25 @@ def process_received_run(
     declared = _declared(session, found.values())
     taken: set[tuple[str, str]] = set()
     hot: list[bool] = []  # whether each event is decided on the hot path
+    # New documents whose key is declared, refused on the hot path: until an event of the
+    # general path (which may declare or withdraw keys), the keys declared are exactly those
+    # declared before the run and those its documents accepted so far took.
+    duplicates: set[str] = set()
+    general = False  # whether an earlier event of the run took the general path
     for document_id in ids:
         row = found.get(document_id)
-        key = (row.message_type, row.declared_key) if row is not None else None
-        hot.append(row is not None and _simple(row) and key not in declared and key not in taken)
-        if hot[-1] and key is not None:
+        if row is None or not _simple(row):
+            hot.append(False)
+            general = True
+            continue
+        key = (row.message_type, row.declared_key)
+        duplicate = key in declared or key in taken
+        hot.append(not (duplicate and general))
+        if not hot[-1]:
+            general = True
+        elif duplicate:
+            duplicates.add(document_id)
+        else:
             taken.add(key)
     if pending is not None and (not all(hot) or not found.keys() <= set(ids)):
         pending.write({})  # the general path reads them from the database
@@ -242,12 +259,12 @@ def process_received_run(
         if on_hot_path:
             segment.append((ctx, event))
             continue
-        _Segment.decide(customs, session, segment, known)
+        _Segment.decide(customs, session, segment, known, duplicates=duplicates)
         segment = []
         process_received(customs, ctx, event)
         session.flush()
         known = None
-    _Segment.decide(customs, session, segment, known, pending)
+    _Segment.decide(customs, session, segment, known, pending, duplicates=duplicates)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -401,6 +418,7 @@ class _Segment:
     waybills: dict[str, tuple[datetime, str]]
     quota_used: dict[tuple[str, int], int]
     numbers: dict[tuple[str, int], list[str]]
+    duplicates: set[str]  # documents refused as duplicates (their key is declared)
     new_declarations: list[str] = field(default_factory=list)
     changed_declarations: set[str] = field(default_factory=set)
     changed_documents: set[str] = field(default_factory=set)
@@ -417,13 +435,16 @@ class _Segment:
         items: Run,
         known: dict[str, _Row] | None,
         pending: _Pending | None = None,
+        *,
+        duplicates: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         """Decide `items`; `known`: their rows, if read in this transaction and unchanged since
-        (`pending`: those not inserted yet, to insert as decided)."""
+        (`pending`: those not inserted yet, to insert as decided); those in `duplicates` are
+        refused as duplicates."""
         if not items:
             return
         ids = [str(event.document_id) for _, event in items]
-        segment = cls._read(customs, session, ids, known)
+        segment = cls._read(customs, session, ids, known, {i for i in ids if i in duplicates})
         for ctx, event in items:
             segment._take(ctx, event)
         if pending is not None and not pending.written:
@@ -435,20 +456,26 @@ class _Segment:
 
     @classmethod
     def _read(
-        cls, customs: Customs, session: Session, ids: list[str], known: dict[str, _Row] | None
+        cls,
+        customs: Customs,
+        session: Session,
+        ids: list[str],
+        known: dict[str, _Row] | None,
+        duplicates: set[str],
     ) -> _Segment:
         documents = {i: known[i] for i in ids} if known is not None else _documents(session, ids)
-        order_nos = {row.public_head()["orderNo"] for row in documents.values()}
+        taking = [i for i in ids if i not in duplicates]  # the documents to file, if accepted
+        order_nos = {"order_nos": list({documents[i].public_head()["orderNo"] for i in taking})}
         declarations = {
             row.id: dict(row._mapping)
-            for row in session.execute(_IMPORT_DECLARATIONS, {"order_nos": list(order_nos)})
+            for row in (session.execute(_IMPORT_DECLARATIONS, order_nos) if taking else ())
         }
         by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for declaration in declarations.values():
             by_order[declaration["order_no"]].append(declaration)
         waybills: dict[str, tuple[datetime, str]] = {}
-        for waybill_id, order_no, created_at in session.execute(
-            _ACCEPTED_WAYBILLS, {"order_nos": list(order_nos)}
+        for waybill_id, order_no, created_at in (
+            session.execute(_ACCEPTED_WAYBILLS, order_nos) if taking else ()
         ):
             _keep_latest(waybills, order_no, created_at, waybill_id)
         referenced = {
@@ -469,8 +496,9 @@ class _Segment:
             declarations=declarations,
             by_order=by_order,
             waybills=waybills,
-            quota_used=_lock_quotas(session, _quota_keys(declarations.values(), documents, ids)),
-            numbers=_numbers(session, [documents[i] for i in ids]),
+            quota_used=_lock_quotas(session, _quota_keys(declarations.values(), documents, taking)),
+            numbers=_numbers(session, [documents[i] for i in taking]),
+            duplicates=duplicates,
         )
 
     # -- deciding one document, as process_received does ------------------------------------
@@ -481,12 +509,26 @@ class _Segment:
             message_type=row.message_type,
             label=kind.label,
             app_type=row.app_type,
-            declared=False,
+            declared=row.id in self.duplicates,
             duplicate_code=kind.duplicate_code,
             accepted_code=clearance.accepted_code(kind.receipt_message),
         )
-        assert decision.accepted and decision.register and not decision.unregister
         head = row.public_head()
+        if not decision.accepted:  # a duplicate: its receipt and the rejection, nothing filed
+            self._set_status(row, decision.return_status, decision.return_info)
+            ctx.emit(
+                DocumentRejectedV1(
+                    document_id=event.document_id,
+                    message_type=row.message_type,
+                    business_key=row.business_key,
+                    return_status=decision.return_status,
+                    return_info=decision.return_info,
+                    parties=parties_of(head, event.sender_code),
+                ),
+                key=row.business_key,
+            )
+            return
+        assert decision.register and not decision.unregister
         if row.message_type == "CEB621Message" and row.invt_no is None:
             year = quota_year_of(head)
             row.invt_no = self.numbers[(head.get("customsCode", "0000"), year)].pop(0)

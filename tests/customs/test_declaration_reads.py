@@ -41,7 +41,7 @@ def test_a_resent_order_a_cancellation_and_a_deletion_read_declarations_by_index
 
     event.listen(customs_engine, "before_cursor_execute", seen)
     try:
-        # the order again (a duplicate: is it carried by an inventory?)
+        # the order again (a duplicate, refused on the hot path: no declaration read)
         resent = _submit(customs, "CEB311Message", order.head, order.lines, order.head["ebpCode"])
         # the inventory cancelled (its declaration, by the inventory)
         invt_no = service.receipt_view(customs, refs["inventory"]).keys["invtNo"]
@@ -60,7 +60,7 @@ def test_a_resent_order_a_cancellation_and_a_deletion_read_declarations_by_index
     (found,) = clearance_service.find_declarations(customs, order_no=builders.ORDER_NO)
     view = clearance_service.declaration_view(customs, found["id"])
     assert view["documents"]["payment"] is None and view["documents"]["order"] is not None
-    assert len(read) >= 3
+    assert len(read) >= 2
     with customs_engine.connect() as conn:
         for statement, params in read:
             plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()

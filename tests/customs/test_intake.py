@@ -38,14 +38,21 @@ IDENTITIES = traffic.make_identities()
 
 
 def _bodies(
-    count: int = 120, *, seed: int = 11, bad_share: float = 0.25, risky_share: float = 0.1
+    count: int = 120,
+    *,
+    seed: int = 11,
+    bad_share: float = 0.25,
+    risky_share: float = 0.1,
+    changes: bool = True,
 ) -> list[bytes]:
     """The traffic's messages, with a message changing the first message's orders (appType 2)
-    in the middle."""
+    in the middle unless `changes` is False."""
     declarations = list(
         traffic.generate(count, seed=seed, bad_share=bad_share, risky_share=risky_share)
     )
     bodies = [m.body for m in traffic.messages(declarations, IDENTITIES)]
+    if not changes:
+        return bodies
     orders = next(b for b in bodies if b"CEB311Message" in b[:300])
     changes = orders.replace(b"<ceb:appType>1</ceb:appType>", b"<ceb:appType>2</ceb:appType>")
     assert changes != orders
@@ -161,10 +168,13 @@ def _state(customs: Customs, events: list[Envelope[Any]] | None, staged: list) -
     }
 
 
+@pytest.mark.parametrize("changes", [True, False], ids=["with-changes", "new-documents-only"])
 def test_a_run_decided_at_once_equals_its_events_decided_one_by_one(
-    customs_engine, second_engine, monkeypatch
+    customs_engine, second_engine, monkeypatch, changes
 ):
-    bodies = _bodies()
+    """With the changes in the middle, the run's duplicates before them are refused on the hot
+    path and those after them on the general path; without, the general path never runs."""
+    bodies = _bodies(changes=changes)
     alone = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
     together = Customs(engine=second_engine, vault=Vault.from_secret(TEST_DATA_KEY))
     events_alone = _received(alone, bodies, monkeypatch)
@@ -177,6 +187,13 @@ def test_a_run_decided_at_once_equals_its_events_decided_one_by_one(
             with session.begin():  # one transaction per event, as with max_poll_records=1
                 deciding.process_received(alone, ctx, payload)
     staged_together: list = []
+    general: list[str] = []  # the message types the run handed to the general path
+
+    def process_received(customs: Customs, ctx: HandlerContext, event: Any) -> None:
+        general.append(event.message_type)
+        deciding.process_received(customs, ctx, event)
+
+    monkeypatch.setattr(intake, "process_received", process_received)
     with Session(second_engine) as session, session.begin():
         intake.process_received_run(together, _contexts(session, events_together, staged_together))
 
@@ -185,10 +202,17 @@ def test_a_run_decided_at_once_equals_its_events_decided_one_by_one(
     for part in expected:
         assert got[part] == expected[part], part
     # the traffic exercised what it should: rejections, duplicates, changes, ready declarations
-    codes = {status for _, status, _ in expected["receipts"]}
-    assert {120, -301010, 100} <= codes
+    codes = [status for _, status, _ in expected["receipts"]]
+    assert {120, -301010} <= set(codes)
     types = {e["type"] for e in expected["emitted"]}
     assert {"customs.declaration_ready.v1", "customs.clearance_changed.v1"} <= types
+    assert "customs.document_rejected.v1" in types
+    duplicates = codes.count(-301010)
+    if changes:  # the changes, then every later duplicate; the earlier ones on the hot path
+        changed = sum(body.count(b"<ceb:appType>2</ceb:appType>") for body in bodies)
+        assert changed <= len(general) < changed + duplicates
+    else:
+        assert duplicates > 1 and general == []
 
 
 def test_documents_decided_on_arrival_equal_their_arrivals_decided_from_the_database(
@@ -497,10 +521,40 @@ def test_a_group_of_messages_of_every_type_is_decided_with_one_query_for_its_dec
     assert {d.reference: 120 for a in answers for d in a.documents} == stored
     assert len(declared) == 12 and all(d.tax is not None for d in declared)
 
-    again = write_together("again")  # the general path: each document a duplicate
+    # each document a duplicate of one declared before: refused on the hot path too, inserted
+    # as refused (no UPDATE, no status read back), its receipt and rejection as the general
+    # path's (test_a_run_decided_at_once_equals_its_events_decided_one_by_one)
+    again = write_together("again")
     duplicate_codes = {KINDS[a.message_type].duplicate_code for a in again}
     assert {d.return_status for a in again for d in a.documents} == duplicate_codes
     assert len(duplicate_codes) == 4
+    assert not [s for s in statements if s.startswith(("UPDATE document", "SELECT document.id"))]
+    refused = {d.reference: d.return_status for a in again for d in a.documents}
+    with Session(customs_engine) as session:
+        stored = {
+            d.id: d.return_status
+            for d in session.execute(select(Document).where(Document.id.in_(refused))).scalars()
+        }
+        receipts = session.execute(
+            select(Receipt.document_id, Receipt.return_status).where(
+                Receipt.document_id.in_(refused)
+            )
+        ).all()
+        declared_after = session.execute(select(Declaration)).scalars().all()
+        outbox = runtime.outbox
+        rejections = [
+            json.loads(body)["payload"]
+            for body in session.execute(select(outbox.c.body)).scalars()
+            if b"document_rejected" in body.encode()
+        ]
+    assert stored == refused
+    assert sorted(receipts) == sorted(
+        [(i, 2) for i in refused] + [(i, code) for i, code in refused.items()]
+    )
+    assert len(declared_after) == 12  # nothing filed
+    assert sorted((r["document_id"], r["return_status"]) for r in rejections) == sorted(
+        refused.items()
+    )
 
 
 def test_a_group_checks_each_message_in_turn_and_a_refused_one_fails_alone(customs_engine):
