@@ -187,13 +187,8 @@ def process_received(customs: Customs, ctx: HandlerContext, event: DocumentRecei
             attach(customs, ctx, document)
     else:
         ctx.emit(
-            DocumentRejectedV1(
-                document_id=event.document_id,
-                message_type=document.message_type,
-                business_key=document.business_key,
-                return_status=decision.return_status,
-                return_info=decision.return_info,
-                parties=parties_of(head, event.sender_code),
+            rejected_event(
+                event, head, return_status=decision.return_status, return_info=decision.return_info
             ),
             key=document.business_key,
         )
@@ -245,6 +240,20 @@ def accepted_together(staged: Sequence[Envelope[Any]]) -> list[Envelope[Any]]:
             payload=DocumentsAcceptedV1(documents=tuple(documents)),
         )
     return out
+
+
+def rejected_event(
+    event: DocumentReceivedV1, head: dict[str, str], *, return_status: int, return_info: str
+) -> DocumentRejectedV1:
+    """The event announcing that customs refused a received document (a business error code)."""
+    return DocumentRejectedV1(
+        document_id=event.document_id,
+        message_type=event.message_type,
+        business_key=event.business_key,
+        return_status=return_status,
+        return_info=return_info,
+        parties=parties_of(head, event.sender_code),
+    )
 
 
 def accepted_event(

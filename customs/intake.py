@@ -63,7 +63,12 @@ from customs.db import (
     Receipt,
     runtime,
 )
-from customs.deciding import accepted_event, accepted_together, parties_of, process_received
+from customs.deciding import (
+    accepted_event,
+    accepted_together,
+    process_received,
+    rejected_event,
+)
 from customs.domain import clearance
 from customs.domain.declarations import decide
 from customs.domain.matching import Doc
@@ -74,7 +79,7 @@ from customs.timefmt import return_time
 from messaging.consumer import ANY_ENVELOPE, HandlerContext
 from messaging.rows import write_rows
 from schemas.envelope import Envelope, utc_now
-from schemas.events import DocumentReceivedV1, DocumentRejectedV1
+from schemas.events import DocumentReceivedV1
 from schemas.ids import uuid7
 
 DOCUMENT = Document.__table__  # type: ignore[attr-defined]
@@ -517,13 +522,11 @@ class _Segment:
         if not decision.accepted:  # a duplicate: its receipt and the rejection, nothing filed
             self._set_status(row, decision.return_status, decision.return_info)
             ctx.emit(
-                DocumentRejectedV1(
-                    document_id=event.document_id,
-                    message_type=row.message_type,
-                    business_key=row.business_key,
+                rejected_event(
+                    event,
+                    head,
                     return_status=decision.return_status,
                     return_info=decision.return_info,
-                    parties=parties_of(head, event.sender_code),
                 ),
                 key=row.business_key,
             )
