@@ -624,3 +624,44 @@ def test_the_buyers_quota_rows_are_created_read_and_locked_in_one_statement(cust
         ("b2", 2026, 0),
         ("b1", 2025, 0),
     }
+
+
+def test_a_declaration_completed_by_later_messages_has_only_its_changed_columns_updated(
+    customs_engine,
+):
+    """A declaration filed by its order is completed by later messages (payment, waybill,
+    inventory): each run's UPDATE sets only the columns it changed, as SQLite checks the
+    foreign key and rewrites the indexes of every column an UPDATE sets; the declarations end
+    complete and assessed all the same."""
+    customs = Customs(engine=customs_engine, vault=Vault.from_secret(TEST_DATA_KEY))
+    traffic.register_signers(customs, IDENTITIES)
+    declarations = list(traffic.generate(10, seed=23, bad_share=0, risky_share=0))
+    bodies = [m.body for m in traffic.messages(declarations, IDENTITIES)]
+    statements: list[str] = []
+    event.listen(
+        customs_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(statement),
+    )
+    updated: dict[str, set[str]] = {}  # columns set, by the type of the message that set them
+    for body in bodies:
+        statements.clear()
+        service.submit_message(customs, body, correlation_id="changed-columns")
+        kind = body[body.index(b"<ceb:CEB") + 5 : body.index(b"<ceb:CEB") + 11].decode()
+        for statement in statements:
+            if statement.startswith("UPDATE declaration SET"):
+                assignments = statement.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+                columns = {a.split("=")[0].strip() for a in assignments.split(",")}
+                updated.setdefault(kind, set()).update(columns)
+    assert "CEB311" not in updated  # the orders file the declarations: inserted, not updated
+    assert updated["CEB411"] == {"payment_document_id", "updated_at"}
+    assert updated["CEB511"] == {"waybill_document_id", "updated_at"}
+    assert "order_document_id" not in updated["CEB621"]
+    assert {"inventory_document_id", "status", "buyer_key", "tax"} <= updated["CEB621"]
+    with Session(customs_engine) as session:
+        filed = session.execute(select(Declaration)).scalars().all()
+    assert len(filed) == 10
+    assert all(
+        d.order_document_id and d.payment_document_id and d.waybill_document_id for d in filed
+    )
+    assert all(d.inventory_document_id and d.tax is not None for d in filed)
