@@ -213,6 +213,20 @@ def _resident_id(rng: random.Random, district: str) -> str:
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
+def _buyers(rng: random.Random, count: int) -> list[Buyer]:
+    """`count` buyers, no two with one ID number: customs counts the annual quota by ID number,
+    so two drawn with the same one (79 of 100,000 drawn at random) would be one buyer spending
+    both their budgets, past the quota the traffic keeps each under."""
+    pool: list[Buyer] = []
+    taken: set[str] = set()
+    while len(pool) < count:
+        buyer = _buyer(rng)
+        if buyer.id_number not in taken:
+            taken.add(buyer.id_number)
+            pool.append(buyer)
+    return pool
+
+
 def _buyer(rng: random.Random) -> Buyer:
     district, city = rng.choice(_CITIES)
     name = rng.choice(_SURNAMES) + "".join(rng.choices(_GIVEN, k=rng.choice((1, 2))))
@@ -301,7 +315,7 @@ def generate(
     """
     rng = random.Random(seed)  # noqa: S311 - test traffic, not secrets
     tag = prefix if prefix is not None else f"S{seed % 100_000:05d}"
-    pool = [_buyer(rng) for _ in range(buyers or max(20, n // 3))]
+    pool = _buyers(rng, buyers or max(20, n // 3))
     zipf = list(accumulate(1 / (rank + 1) ** 0.8 for rank in range(len(pool))))
     spent: dict[int, Decimal] = defaultdict(Decimal)
     whales = list(range(min(len(pool), max(1, n // 2000))))  # the heaviest buyers
