@@ -39,7 +39,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Update
 
 from clearway import jsontext
 from clearway.database import Upsert
@@ -135,22 +134,11 @@ _SET_DOCUMENT = (
         return_status=bindparam("status"), invt_no=bindparam("number"), updated_at=bindparam("at")
     )
 )
-
-
-@cache
-def _set_declaration(names: tuple[str, ...]) -> Update:
-    """The UPDATE of a declaration's columns `names` (of _DECLARATION_STATE), one statement per
-    set of columns. Only the columns a run changed are set: SQLite checks the foreign key of
-    every column an UPDATE sets, and rewrites every index on one, changed or not (a
-    declaration's four document columns each a lookup of its document). bench.customs_worker:
-    the UPDATE of all the state 21 µs a row, of the changed columns about 7."""
-    return (
-        update(DECLARATION)
-        .where(DECLARATION.c.id == bindparam("row_id"))
-        .values({name: bindparam(f"v_{name}") for name in names})
-    )
-
-
+_SET_DECLARATION = (
+    update(DECLARATION)
+    .where(DECLARATION.c.id == bindparam("row_id"))
+    .values({name: bindparam(f"v_{name}") for name in _DECLARATION_STATE})
+)
 _SET_QUOTA = (
     update(QUOTA)
     .where(QUOTA.c.buyer_key == bindparam("k"), QUOTA.c.year == bindparam("y"))
@@ -431,7 +419,6 @@ class _Segment:
     returned_at: str  # `now` as receipts write it
     documents: dict[str, _Row]
     declarations: dict[str, dict[str, Any]]
-    read_state: dict[str, tuple[Any, ...]]  # each declaration's _DECLARATION_STATE, as read
     by_order: dict[str, list[dict[str, Any]]]
     waybills: dict[str, tuple[datetime, str]]
     quota_used: dict[tuple[str, int], int]
@@ -512,9 +499,6 @@ class _Segment:
             returned_at=return_time(now),
             documents=documents,
             declarations=declarations,
-            read_state={
-                i: tuple(d[name] for name in _DECLARATION_STATE) for i, d in declarations.items()
-            },
             by_order=by_order,
             waybills=waybills,
             quota_used=_lock_quotas(session, _quota_keys(declarations.values(), documents, taking)),
@@ -722,20 +706,19 @@ class _Segment:
             write_rows(
                 session, _INSERT_DECLARATION, [self.declarations[i] for i in self.new_declarations]
             )
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-        for i in self.changed_declarations - new:
-            declaration = self.declarations[i]
-            names = tuple(
-                name
-                for name, before in zip(_DECLARATION_STATE, self.read_state[i], strict=True)
-                if declaration[name] != before
+        existing = self.changed_declarations - new
+        if existing:
+            write_rows(
+                session,
+                _SET_DECLARATION,
+                [
+                    {
+                        "row_id": i,
+                        **{f"v_{name}": self.declarations[i][name] for name in _DECLARATION_STATE},
+                    }
+                    for i in existing
+                ],
             )
-            if names:
-                row = {f"v_{name}": declaration[name] for name in names}
-                row["row_id"] = i
-                by_columns[names].append(row)
-        for names, rows in by_columns.items():
-            write_rows(session, _set_declaration(names), rows)
         if self.changed_quota:
             write_rows(
                 session,
