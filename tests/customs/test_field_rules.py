@@ -3,7 +3,7 @@ value fails with that rule at that path."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 
@@ -284,3 +284,17 @@ def test_digits_are_counted_in_the_xsd_value_space(text, total, fraction):
 @pytest.mark.parametrize("text", ["", "1e3", "1,5", "NaN", "--1", "."])
 def test_a_non_decimal_does_not_parse(text):
     assert parse_decimal(text) is None
+
+
+def test_a_remembered_amount_is_the_exact_value_of_its_text_whatever_the_context():
+    """parse_decimal remembers what it parsed (amounts recur): what it returns must not depend
+    on the decimal context of the call that parsed a text first."""
+    text = "1234567.12345"
+    parse_decimal.cache_clear()
+    with localcontext() as context:
+        context.prec = 3
+        first = parse_decimal(text)
+    again = parse_decimal(text)
+    assert first == again == Decimal(text) and str(again) == text
+    assert parse_decimal.cache_info().hits >= 1
+    assert parse_decimal(" 2.50 ") == Decimal("2.50") and parse_decimal("x") is None
