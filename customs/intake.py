@@ -28,6 +28,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import (
     BindParameter,
     CompoundSelect,
@@ -64,8 +65,8 @@ from customs.db import (
     runtime,
 )
 from customs.deciding import (
+    AcceptedTogether,
     accepted_event,
-    accepted_together,
     process_received,
     rejected_event,
 )
@@ -79,7 +80,7 @@ from customs.timefmt import return_time
 from messaging.consumer import ANY_ENVELOPE, HandlerContext
 from messaging.rows import write_rows
 from schemas.envelope import Envelope, utc_now
-from schemas.events import DocumentReceivedV1
+from schemas.events import DocumentAcceptedV1, DocumentReceivedV1
 from schemas.ids import uuid7
 
 DOCUMENT = Document.__table__  # type: ignore[attr-defined]
@@ -174,15 +175,16 @@ def decide_on_arrival(
     PostgreSQL it first takes a transaction lock per key (`keylocks`), as one consumer per Kafka
     partition used to. The events raised are caused by the arrival (causation: the document id),
     but for the documents accepted: each request's are announced in one event
-    (`deciding.accepted_together`).
+    (`deciding.AcceptedTogether`).
     """
     keylocks.lock_keys(conn, [event.business_key for event, _ in arrived])
     staged: list[Envelope[Any]] = []
+    together = AcceptedTogether(staged)
     now = utc_now()
     with Session(bind=conn, expire_on_commit=False) as session:
         run = [
             (
-                HandlerContext(
+                _Arriving(
                     session=session,
                     # what the handler's events are caused by; never published itself, and made
                     # of values checked already (no validation: 10 µs a document)
@@ -198,6 +200,7 @@ def decide_on_arrival(
                     service=PRODUCER,
                     _tables=runtime,
                     _staged=staged,
+                    together=together,
                 ),
                 event,
             )
@@ -214,7 +217,21 @@ def decide_on_arrival(
         if unknown:
             rows = session.execute(_STATUSES, {"ids": unknown}).tuples()
             statuses.update((document_id, status) for document_id, status in rows)
-    return Decided(accepted_together(staged), statuses)
+    return Decided(together.events(), statuses)
+
+
+@dataclass
+class _Arriving(HandlerContext):
+    """A context of `decide_on_arrival`: a document it accepts joins its request's announcement
+    (`deciding.AcceptedTogether`) instead of being staged as an event of its own."""
+
+    together: AcceptedTogether = field(kw_only=True)
+
+    def emit(self, event: BaseModel, *, key: str) -> None:
+        if isinstance(event, DocumentAcceptedV1):
+            self.together.add(self.service, self.envelope.correlation_id, key, event)
+        else:
+            super().emit(event, key=key)
 
 
 def process_received_run(

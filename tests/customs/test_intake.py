@@ -142,7 +142,7 @@ def _state(customs: Customs, events: list[Envelope[Any]] | None, staged: list) -
             return [rename(v) for v in value]
         return names.get(value, value) if isinstance(value, str) else value
 
-    # The documents accepted on arrival are announced together (`deciding.accepted_together`),
+    # The documents accepted on arrival are announced together (`deciding.AcceptedTogether`),
     # the others were staged one by one: compared as the documents announced, whichever way.
     accepted: list[Any] = []
     emitted: list[Any] = []
@@ -388,13 +388,17 @@ def test_two_messages_completing_one_declaration_at_once_assess_it_once_on_postg
 
 
 def test_each_requests_accepted_documents_are_announced_together_in_place_of_the_first():
-    """`deciding.accepted_together`: per correlation id (a group commit stages several
-    requests), at most ACCEPTED_PER_EVENT documents an event, other events left in place."""
+    """`deciding.AcceptedTogether`: per correlation id (a group commit stages several
+    requests), at most ACCEPTED_PER_EVENT documents an event, in the place of the first,
+    other events left in place."""
     import uuid
 
     from schemas.events import DocumentAcceptedV1, DocumentRejectedV1
 
-    def accepted(n: int, request: str) -> Envelope[Any]:
+    staged: list[Envelope[Any]] = []
+    together = deciding.AcceptedTogether(staged)
+
+    def accept(n: int, request: str) -> None:
         document = DocumentAcceptedV1(
             document_id=uuid.UUID(int=n),
             message_type="CEB311Message",
@@ -402,9 +406,7 @@ def test_each_requests_accepted_documents_are_announced_together_in_place_of_the
             declared_key=f"1105910159/order-{n}",
             line_count=1,
         )
-        return Envelope[Any](
-            producer="customs", correlation_id=request, key=f"order-{n}", payload=document
-        )
+        together.add("customs", request, f"order-{n}", document)
 
     refused = Envelope[Any](
         producer="customs",
@@ -418,9 +420,17 @@ def test_each_requests_accepted_documents_are_announced_together_in_place_of_the
             return_info="duplicate",
         ),
     )
-    staged = [accepted(1, "r1"), refused, accepted(2, "r2"), accepted(3, "r1")]
-    staged += [accepted(100 + n, "r3") for n in range(deciding.ACCEPTED_PER_EVENT + 1)]
-    out = deciding.accepted_together(staged)
+    accept(1, "r1")
+    staged.append(refused)
+    accept(2, "r2")
+    accept(3, "r1")
+    for n in range(deciding.ACCEPTED_PER_EVENT + 1):
+        accept(100 + n, "r3")
+    later = Envelope[Any](
+        producer="customs", correlation_id="r3", key="order-10", payload=refused.payload
+    )
+    staged.append(later)
+    out = together.events()
 
     assert [e.payload.type for e in out] == [
         "customs.documents_accepted.v1",
@@ -428,17 +438,20 @@ def test_each_requests_accepted_documents_are_announced_together_in_place_of_the
         "customs.documents_accepted.v1",
         "customs.documents_accepted.v1",
         "customs.documents_accepted.v1",
+        "customs.document_rejected.v1",
     ]
-    assert out[1] is refused
-    ids = [[d.document_id.int for d in e.payload.documents] for e in (out[0], out[2], *out[3:])]
+    assert out[1] is refused and out[-1] is later
+    merged = [out[0], out[2], out[3], out[4]]
+    ids = [[d.document_id.int for d in e.payload.documents] for e in merged]
     assert ids == [[1, 3], [2], list(range(100, 200)), [200]]
-    assert [(e.correlation_id, e.causation_id, e.key) for e in out if e is not refused] == [
+    assert [(e.correlation_id, e.causation_id, e.key) for e in merged] == [
         ("r1", "r1", "order-1"),
         ("r2", "r2", "order-2"),
         ("r3", "r3", "order-100"),
         ("r3", "r3", "order-200"),
     ]
     assert len({e.event_id for e in out}) == len(out)
+    assert deciding.AcceptedTogether([refused]).events() == [refused]  # nothing accepted
 
 
 def test_a_message_of_new_documents_is_inserted_as_decided_without_updating_them(
