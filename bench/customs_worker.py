@@ -17,13 +17,9 @@ records. `--per-tick` declarations at a time become messages, as bench.e2e sends
 two at once: each is a group of one). Prints CPU ms per declaration and declarations per second
 of one core for each stage; `--profile` prints a cProfile of one stage.
 
-`--instructions submit|routes` runs the bench again under valgrind's callgrind, counting the
-instructions the machine executes in that stage alone (the process's threads and the libraries
-it calls: SQLite, lxml, OpenSSL), and prints them per declaration. CPU time on the development
-machine varied by up to a fifth within minutes; the count of the same code on the same input
-varies by about 0.2% between runs, whatever else the machine does, so a change of a percent or
-two shows. It is not time: a cache miss or a system call's wait costs no instruction. The run
-takes about 60 times as long (1,000 declarations: about a minute).
+`--instructions submit|routes` counts the instructions of that stage instead, per declaration,
+under valgrind's callgrind (`bench.callgrind`: the same from run to run where CPU time varies
+by a fifth; 1,000 declarations take about a minute).
 """
 
 from __future__ import annotations
@@ -31,10 +27,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
 import pstats
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from bench import interpreter
+from bench import callgrind, interpreter
 from clearway import traffic
 from clearway.database import migrate
 from customs.context import Customs
@@ -76,33 +69,13 @@ def database(kind: str) -> Iterator[str]:
         yield f"sqlite:///{Path(folder) / 'customs.db'}"
 
 
-# Set by `--instructions` for the run under callgrind: the stage to count, and the file the
-# count of declarations goes to (callgrind writes its own output file at the process's end).
-_COUNTED_STAGE = "BENCH_CALLGRIND_STAGE"
-_COUNT_FILE = "BENCH_CALLGRIND_COUNT"
-
-
-def _callgrind(switch: str) -> None:
-    """Counting on or off in this process, which runs under callgrind."""
-    subprocess.run(
-        ["callgrind_control", "--instr=" + switch, str(os.getpid())],
-        check=True,
-        capture_output=True,
-    )
-
-
 def stage(name: str, count: int, action: Callable[[], None], profile: str | None) -> None:
     profiler = cProfile.Profile() if profile == name else None
-    counted = os.environ.get(_COUNTED_STAGE) == name
     started_cpu, started = time.process_time(), time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    if counted:
-        _callgrind("on")
-    action()
-    if counted:
-        _callgrind("off")
-        Path(os.environ[_COUNT_FILE]).write_text(str(count))
+    with callgrind.counting(name, count):
+        action()
     if profiler is not None:
         profiler.disable()
     cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
@@ -120,51 +93,6 @@ def records(bodies: list[str], topic: str) -> list[Any]:
         SimpleNamespace(value=v.encode(), topic=topic, partition=0, offset=n, key=b"", headers=[])
         for n, v in enumerate(bodies)
     ]
-
-
-def count_instructions(stage_name: str, argv: list[str]) -> None:
-    """Run this bench again under callgrind, counting only `stage_name`; print the count."""
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        raise SystemExit("--instructions needs valgrind (Debian's package valgrind)")
-    with tempfile.TemporaryDirectory() as folder:
-        out, count_file = Path(folder) / "callgrind.out", Path(folder) / "count"
-        env = {**os.environ, _COUNTED_STAGE: stage_name, _COUNT_FILE: str(count_file)}
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            "-m",
-            "bench.customs_worker",
-            *argv,
-        ]
-        started = time.perf_counter()
-        run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if run.returncode != 0 or not count_file.exists():
-            sys.stderr.write(run.stdout + run.stderr)
-            raise SystemExit(f"the run under callgrind failed (exit {run.returncode})")
-        print(run.stdout.splitlines()[0])  # what was run, on which Python
-        totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")]
-        instructions, count = int(totals[0].split()[1]), int(count_file.read_text())
-    print(
-        f"{stage_name:<8} {instructions / count / 1e6:7.3f} M instructions per declaration "
-        f"(callgrind, {count} declarations, {time.perf_counter() - started:.0f} s)"
-    )
-
-
-def _without_instructions(argv: list[str]) -> list[str]:
-    """The command line without its --instructions option (`--instructions X`, `--instr=X`)."""
-    kept: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif "--instructions".startswith(arg.split("=")[0]) and arg.startswith("--instr"):
-            skip = "=" not in arg
-        else:
-            kept.append(arg)
-    return kept
 
 
 def main() -> None:
@@ -185,8 +113,9 @@ def main() -> None:
         help="count the instructions of one stage under valgrind's callgrind instead",
     )
     args = parser.parse_args()
-    if args.instructions is not None and _COUNTED_STAGE not in os.environ:
-        count_instructions(args.instructions, _without_instructions(sys.argv[1:]))
+    if args.instructions is not None and not callgrind.under_callgrind():
+        argv = callgrind.without_option(sys.argv[1:], "--instructions")
+        callgrind.run("bench.customs_worker", args.instructions, argv)
         return
     with ExitStack() as stack:
         url = stack.enter_context(database(args.database))

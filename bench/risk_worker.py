@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.risk_worker [--declarations 2000] [--warm 2000] [--batch 100]
         [--database sqlite|postgresql] [--no-model] [--profile] [--profile-out FILE]
+        [--instructions]
 
 Generated import traffic (`clearway.traffic.generate`) becomes the events risk consumes from
 customs.events, as customs fills them (its `assess()`; the pseudonyms are plain hashes here):
@@ -16,7 +17,9 @@ would.
 
 Prints the worker process's CPU per declaration (process time; on PostgreSQL the server
 backends serving it are measured apart, from /proc, when they run on this machine) and the
-events and declarations per second; `--profile` adds the top of a cProfile of the timed part.
+events and declarations per second; `--profile` adds the top of a cProfile of the timed part;
+`--instructions` counts the timed part's instructions instead, per declaration, under valgrind's
+callgrind (`bench.callgrind`: the same from run to run where CPU time varies by a fifth).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import hashlib
 import io
 import os
 import pstats
+import sys
 import tempfile
 import threading
 import time
@@ -41,7 +45,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 
-from bench import interpreter
+from bench import callgrind, interpreter
 from clearway import traffic
 from clearway.database import make_engine, migrate
 from messaging.consumer import ConsumerLoop
@@ -224,7 +228,16 @@ def main() -> None:
     parser.add_argument("--no-model", action="store_true", help="rules only")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the run")
     parser.add_argument("--profile-out", metavar="FILE", help="also save the cProfile stats")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count the timed part's instructions under valgrind's callgrind instead",
+    )
     args = parser.parse_args()
+    if args.instructions and not callgrind.under_callgrind():
+        argv = callgrind.without_option(sys.argv[1:], "--instructions")
+        callgrind.run("bench.risk_worker", "handlers", argv)
+        return
 
     model = None if args.no_model else train_model()
     rules = RuleSet(random_inspection_rate=Decimal("0.02"))
@@ -267,7 +280,8 @@ def main() -> None:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        run(loop, batched(timed), stop)
+        with callgrind.counting("handlers", args.declarations):
+            run(loop, batched(timed), stop)
         if profiler is not None:
             profiler.disable()
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0

@@ -1,4 +1,4 @@
-"""bench.customs_worker's instruction count: one stage counted under callgrind."""
+"""A bench's stage counted in instructions under callgrind (`bench.callgrind`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bench.customs_worker import _without_instructions
+from bench.callgrind import without_option
 
 
 @pytest.mark.parametrize(
@@ -22,14 +22,15 @@ from bench.customs_worker import _without_instructions
         (["--instructions=routes", "--group", "2"], ["--group", "2"]),
         (["--instr", "submit"], []),
         (["--declarations", "20"], ["--declarations", "20"]),
+        (["--in", "routes", "--i=x"], []),
     ],
 )
 def test_the_run_under_callgrind_gets_the_command_line_without_the_option(argv, kept):
-    assert _without_instructions(argv) == kept
+    assert without_option(argv, "--instructions") == kept
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
-def test_only_the_stage_asked_for_is_counted():
+def test_only_the_stage_asked_for_is_counted_in_bench_customs_worker():
     """The routes of 20 declarations (about a million instructions each) are counted, not the
     imports, migrations and submissions before them (billions)."""
     command = ["-m", "bench.customs_worker", "--declarations", "20", "--instructions", "routes"]
