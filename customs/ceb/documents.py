@@ -156,6 +156,19 @@ _CEB = f"{{{CEB_NS}}}"
 _CUT = len(_CEB)
 
 
+# The local name of each "{namespace}name" tag met: a message set's few dozen names, so that a
+# tag is looked up rather than sliced again for every field of every document (extract: 85 ->
+# 69 us a declaration with the e2e's messages). Bounded, against names the XSD would refuse.
+_LOCAL_NAMES: dict[str, str] = {}
+
+
+def _local_name(tag: str) -> str:
+    name = tag[_CUT:] if tag.startswith(_CEB) else tag[tag.find("}") + 1 :]
+    if len(_LOCAL_NAMES) < 4096:
+        _LOCAL_NAMES[tag] = name
+    return name
+
+
 def _fields(element: etree._Element | None) -> dict[str, str]:
     """Leaf child elements as name -> text as sent (absent optional fields are omitted).
 
@@ -164,12 +177,14 @@ def _fields(element: etree._Element | None) -> dict[str, str]:
     """
     if element is None:  # the XSD makes every element read here mandatory
         raise ValueError("extract() needs an XSD-valid message")
-    # The local name from the "{namespace}name" tag (etree.QName per child costs far more).
-    return {
-        tag[_CUT:] if tag.startswith(_CEB) else tag[tag.find("}") + 1 :]: child.text or ""
-        for child in element
-        if isinstance(tag := child.tag, str) and len(child) == 0
-    }
+    names = _LOCAL_NAMES
+    fields = {}
+    for child in element:
+        if len(child) == 0:
+            tag = child.tag
+            if type(tag) is str:  # not a comment's or an entity's (the parser drops them)
+                fields[names.get(tag) or _local_name(tag)] = child.text or ""
+    return fields
 
 
 def extract(root: etree._Element, kind: DocumentKind) -> ExtractedMessage:
