@@ -186,9 +186,10 @@ def decide_on_arrival(
             (
                 _Arriving(
                     session=session,
-                    # what the handler's events are caused by; never published itself, and made
-                    # of values checked already (no validation: 10 µs a document)
-                    envelope=ANY_ENVELOPE.model_construct(
+                    # what the handler's events are caused by; never published itself
+                    # (validated all the same: pydantic-core's validation, 2.4 µs, costs less
+                    # than model_construct's Python, 3.0)
+                    envelope=ANY_ENVELOPE(
                         event_id=event.document_id,
                         occurred_at=now,
                         producer=PRODUCER,
