@@ -54,7 +54,7 @@ class Document(CustomsTable, table=True):
     id: str = Field(primary_key=True, max_length=36)
     submission_id: str = Field(foreign_key="submission.id", index=True, max_length=36)
     seq: int
-    message_type: str = Field(max_length=20, index=True)
+    message_type: str = Field(max_length=20)
     business_key: str = Field(max_length=60, index=True)
     declared_key: str = Field(max_length=200)
     guid: str = Field(max_length=36)
