@@ -3,10 +3,12 @@ value fails with that rule at that path."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, localcontext
 
 import pytest
 
+from customs.domain import field_rules
 from customs.domain.field_rules import (
     RULES,
     check_inventory,
@@ -298,3 +300,24 @@ def test_a_remembered_amount_is_the_exact_value_of_its_text_whatever_the_context
     assert first == again == Decimal(text) and str(again) == text
     assert parse_decimal.cache_info().hits >= 1
     assert parse_decimal(" 2.50 ") == Decimal("2.50") and parse_decimal("x") is None
+
+
+def test_a_code_remembers_the_values_it_accepted_and_never_a_refused_one():
+    code = field_rules._Code("country-code", re.compile(r"\d{3}"), "a 3-digit code")
+    assert code.accepts("142") and "142" in code.known
+    assert not code.accepts("14A") and "14A" not in code.known
+    # a remembered value is not matched again, and what is refused stays refused
+    good = builders.order()
+    assert not check_order(good.head, good.lines)
+    assert not check_order(good.head, good.lines)  # its values remembered now
+    bad = with_head(good, currency="14A")
+    errors = check_order(bad.head, bad.lines)
+    assert [e.rule for e in errors if e.path.endswith("/currency")] == ["import-currency"]
+    assert check_order(bad.head, bad.lines) == errors
+
+
+def test_what_a_code_remembers_is_bounded(monkeypatch):
+    monkeypatch.setattr(field_rules, "_KNOWN_VALUES", 3)
+    code = field_rules._Code("country-code", re.compile(r"\d{3}"), "a 3-digit code")
+    assert all(code.accepts(value) for value in ("101", "102", "103", "104"))
+    assert code.known == {"101", "102", "103"}
