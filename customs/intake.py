@@ -424,6 +424,15 @@ def _declared_query(types: int) -> CompoundSelect[tuple[str, str]]:
     )
 
 
+# A new declaration's columns with their defaults (those with a server default left to the
+# database), copied for each declaration rather than read off the table each time.
+_NEW_DECLARATION: dict[str, Any] = {
+    column.name: column.default.arg if column.default is not None else None
+    for column in DECLARATION.columns
+    if column.server_default is None
+}
+
+
 # --- one segment of new import documents ---------------------------------------------------
 
 
@@ -621,11 +630,7 @@ class _Segment:
                 self._assess(ctx, declaration)
 
     def _new_declaration(self, ebp_code: str, order_no: str) -> dict[str, Any]:
-        declaration: dict[str, Any] = {
-            column.name: column.default.arg if column.default is not None else None
-            for column in DECLARATION.columns
-            if column.server_default is None  # left to the database
-        }
+        declaration = dict(_NEW_DECLARATION)
         declaration.update(
             id=str(uuid7()),
             export_invt_no="",  # an import declaration
