@@ -218,7 +218,8 @@ class Vault:
     def phone_key(self, phone: str) -> str | None:
         """A keyed pseudonym for a phone number, the same for its spellings (risk counts the
         buyers sharing one); None when it holds no digits."""
-        digits = "".join(c for c in phone if c.isdigit())
+        # most numbers are digits only: kept whole rather than character by character
+        digits = phone if phone.isdigit() else "".join(c for c in phone if c.isdigit())
         if len(digits) == 13 and digits.startswith("86"):
             digits = digits[2:]  # +86 138...: the same mainland mobile number
         return self._keyed("phone", digits) if digits else None
@@ -226,7 +227,8 @@ class Vault:
     def address_key(self, address: str) -> str | None:
         """A keyed pseudonym for an address, blind to spaces, punctuation and letter case;
         None when it holds no letters or digits."""
-        kept = "".join(c for c in unicodedata.normalize("NFKC", address).casefold() if c.isalnum())
+        folded = unicodedata.normalize("NFKC", address).casefold()
+        kept = folded if folded.isalnum() else "".join(c for c in folded if c.isalnum())
         return self._keyed("address", kept) if kept else None
 
     def _keyed(self, purpose: str, value: str) -> str:
