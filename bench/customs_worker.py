@@ -15,7 +15,8 @@ loop (`ConsumerLoop._apply`, the inbox and the outbox included) in polled batche
 records. `--per-tick` declarations at a time become messages, as bench.e2e sends them (at
 120/s and its 0.25 s tick: 30, messages of ~10 documents), submitted one after the other (no
 two at once: each is a group of one). Prints CPU ms per declaration and declarations per second
-of one core for each stage; `--profile` prints a cProfile of one stage.
+of one core for each stage; `--profile` prints a cProfile of one stage. Before the stages, the
+garbage collector is settled as in the services' processes (`clearway.collector.settle`).
 
 `--instructions submit|routes` counts the instructions of that stage instead, per declaration,
 under valgrind's callgrind (`bench.callgrind`: the same from run to run where CPU time varies
@@ -40,7 +41,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from bench import callgrind, interpreter
-from clearway import traffic
+from clearway import collector, traffic
 from clearway.database import migrate
 from customs.context import Customs
 from customs.db import runtime
@@ -151,6 +152,7 @@ def main() -> None:
                 ]
                 check_and_write(customs, group)
 
+        collector.settle()  # as `clearway.serve` does in the services' processes
         stage("submit", count, submit, args.profile)
 
         loop = ConsumerLoop(

@@ -11,9 +11,10 @@ inventory) and one `DeclarationReadyV1`, enveloped with event times 1 ms apart. 
 the shared consumer loop with risk's handler table (`ConsumerLoop.handle_batch`: decoding, the
 inbox, the handlers, the outbox) in batches of `--batch` records (100 is the embedded broker's
 max_poll_records), on a freshly migrated risk database. `--warm` declarations go first,
-untimed, so the history tables are not empty (on PostgreSQL, analysed after them). With a model
-(the default), a compact one is trained on generated labels first, as `clearway risk train`
-would.
+untimed, so the history tables are not empty (on PostgreSQL, analysed after them); then the
+garbage collector is settled as in the services' processes (`clearway.collector.settle`).
+With a model (the default), a compact one is trained on generated labels first, as
+`clearway risk train` would.
 
 Prints the worker process's CPU per declaration (process time; on PostgreSQL the server
 backends serving it are measured apart, from /proc, when they run on this machine) and the
@@ -46,7 +47,7 @@ from typing import Any
 from sqlalchemy import event as sa_event
 
 from bench import callgrind, interpreter
-from clearway import traffic
+from clearway import collector, traffic
 from clearway.database import make_engine, migrate
 from messaging.consumer import ConsumerLoop
 from messaging.settings import KafkaSettings
@@ -275,6 +276,7 @@ def main() -> None:
             # statistics the planner takes the young tables for tiny and scans them
             with engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+        collector.settle()  # as `clearway.serve` does in the services' processes
         profiler = cProfile.Profile() if args.profile or args.profile_out else None
         server0 = server_cpu_s(backends)
         cpu0, wall0 = time.process_time(), time.perf_counter()
