@@ -47,7 +47,8 @@ class Document(CustomsTable, table=True):
     __table_args__ = (
         UniqueConstraint("invt_no", name="uq_document_invt_no"),
         # an order's documents of one type (its accepted waybills): without it SQLite reads
-        # every document of the type
+        # every document of the type. Every read by business key names the type (no index on
+        # business_key alone, nor on buyer_key: documents are never read by buyer)
         Index("ix_document_type_business_key", "message_type", "business_key"),
     )
 
@@ -55,7 +56,7 @@ class Document(CustomsTable, table=True):
     submission_id: str = Field(foreign_key="submission.id", index=True, max_length=36)
     seq: int
     message_type: str = Field(max_length=20)
-    business_key: str = Field(max_length=60, index=True)
+    business_key: str = Field(max_length=60)
     declared_key: str = Field(max_length=200)
     guid: str = Field(max_length=36)
     app_type: str = Field(max_length=1)
@@ -64,7 +65,7 @@ class Document(CustomsTable, table=True):
     head: str = Field(sa_column=Column(Text, nullable=False))
     # Personal fields of the head, encrypted (customs.vault); never stored in clear.
     personal: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    buyer_key: str | None = Field(default=None, max_length=64, index=True)
+    buyer_key: str | None = Field(default=None, max_length=64)
     lines: str = Field(sa_column=Column(Text, nullable=False))
     return_status: int
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -157,6 +157,7 @@ def _parts(session: Session, current: _Part) -> list[_Part]:
         .outerjoin(SummaryResult, col(SummaryResult.application_document_id) == col(Document.id))
         .where(
             col(DeclaredKey.message_type) == APPLICATION,
+            col(Document.message_type) == APPLICATION,  # on ix_document_type_business_key
             col(Document.business_key) == current.document.business_key,
             col(Document.id) != current.document.id,
             col(SummaryResult.id).is_(None),
