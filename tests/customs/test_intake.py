@@ -252,6 +252,16 @@ def test_documents_decided_on_arrival_equal_their_arrivals_decided_from_the_data
     assert {"customs.declaration_ready.v1", "customs.clearance_changed.v1"} <= {
         e["type"] for e in got["emitted"]
     }
+    # the other events are caused by an arrival: its document's id, its request's correlation
+    with Session(customs_engine) as session:
+        stored_ids = {str(i) for i in session.execute(select(Document.id)).scalars()}
+    caused = [e for e in published if e.payload.type != "customs.documents_accepted.v1"]
+    assert len(caused) > 100
+    for envelope in caused:
+        assert envelope.correlation_id == "intake"
+        assert envelope.causation_id in stored_ids
+        if envelope.payload.type == "customs.document_rejected.v1":
+            assert envelope.causation_id == str(envelope.payload.document_id)
     # on arrival, each message's accepted documents are one event
     together = [e.payload for e in published if e.payload.type == "customs.documents_accepted.v1"]
     assert len(together) < len(got["accepted"]) / 5
