@@ -199,7 +199,7 @@ def decide_on_arrival(
         session.flush()
         # those inserted as decided have their status already; the others are read
         statuses = {i: values["return_status"] for i, values in pending.decided.items()}
-        unknown = [str(e.document_id) for e, _ in arrived if str(e.document_id) not in statuses]
+        unknown = [i for i in (str(e.document_id) for e, _ in arrived) if i not in statuses]
         if unknown:
             rows = session.execute(_STATUSES, {"ids": unknown}).tuples()
             statuses.update((document_id, status) for document_id, status in rows)
@@ -302,11 +302,11 @@ def process_received_run(
             taken.add(key)
     if pending is not None and (not all(hot) or not found.keys() <= set(ids)):
         pending.write({})  # the general path reads them from the database
-    segment: list[tuple[HandlerContext, DocumentReceivedV1]] = []
+    segment: list[tuple[HandlerContext, DocumentReceivedV1, str]] = []
     known: dict[str, _Row] | None = found  # the rows as read, until the general path runs
-    for (ctx, event), on_hot_path in zip(run, hot, strict=True):
+    for (ctx, event), document_id, on_hot_path in zip(run, ids, hot, strict=True):
         if on_hot_path:
-            segment.append((ctx, event))
+            segment.append((ctx, event, document_id))
             continue
         _Segment.decide(customs, session, segment, known, duplicates=duplicates)
         segment = []
@@ -491,21 +491,21 @@ class _Segment:
         cls,
         customs: Customs,
         session: Session,
-        items: Run,
+        items: Sequence[tuple[HandlerContext, DocumentReceivedV1, str]],
         known: dict[str, _Row] | None,
         pending: _Pending | None = None,
         *,
         duplicates: set[str] | frozenset[str] = frozenset(),
     ) -> None:
-        """Decide `items`; `known`: their rows, if read in this transaction and unchanged since
-        (`pending`: those not inserted yet, to insert as decided); those in `duplicates` are
-        refused as duplicates."""
+        """Decide `items` (each event with its document's id as text); `known`: their rows, if
+        read in this transaction and unchanged since (`pending`: those not inserted yet, to
+        insert as decided); those in `duplicates` are refused as duplicates."""
         if not items:
             return
-        ids = [str(event.document_id) for _, event in items]
+        ids = [document_id for _, _, document_id in items]
         segment = cls._read(customs, session, ids, known, {i for i in ids if i in duplicates})
-        for ctx, event in items:
-            segment._take(ctx, event)
+        for ctx, event, document_id in items:
+            segment._take(ctx, event, document_id)
         if pending is not None and not pending.written:
             decided = {i: segment._decided(i) for i in ids}
             pending.write(decided)
@@ -563,8 +563,8 @@ class _Segment:
         )
 
     # -- deciding one document, as process_received does ------------------------------------
-    def _take(self, ctx: HandlerContext, event: DocumentReceivedV1) -> None:
-        row = self.documents[str(event.document_id)]
+    def _take(self, ctx: HandlerContext, event: DocumentReceivedV1, document_id: str) -> None:
+        row = self.documents[document_id]
         kind = KINDS[row.message_type]
         decision = decide(
             message_type=row.message_type,
