@@ -87,7 +87,8 @@ class Intake:
         session = run[0][0].session
         session.flush()  # ORM changes made before the run, if any, are what it reads
         conn = session.connection()
-        documents = [d.document_id for _, e in run for d in _accepted(e)]
+        # each accepted document's id as text, once, in the order the loop below meets them
+        documents = [str(d.document_id) for _, e in run for d in _accepted(e)]
         declarations = [e.declaration_id for _, e in run if isinstance(e, DeclarationReadyV1)]
         labels = [e.declaration_id for _, e in run if isinstance(e, InspectionConcludedV1)]
         observed = _ids(conn, _OBSERVED, documents)
@@ -105,13 +106,14 @@ class Intake:
         # Which events are new, in order (an id handled earlier in the run is not new either).
         steps: list[tuple[HandlerContext, Any, Any]] = []
         assessing: list[_Assessing] = []
+        document_ids = iter(documents)
         for ctx, event in run:
             if isinstance(event, DocumentAcceptedV1 | DocumentsAcceptedV1):
                 for document in _accepted(event):
-                    document_id = str(document.document_id)
+                    document_id = next(document_ids)
                     if document_id not in observed:
                         observed.add(document_id)
-                        steps.append((ctx, document, None))
+                        steps.append((ctx, document, document_id))
             elif isinstance(event, DeclarationReadyV1):
                 declaration_id = str(event.declaration_id)
                 if declaration_id not in facts:
@@ -148,7 +150,7 @@ class Intake:
         now = utc_now()
         for ctx, event, extra in steps:
             if isinstance(event, DocumentAcceptedV1):
-                observations.append(_observation(ctx, event, now))
+                observations.append(_observation(ctx, event, extra, now))
             elif isinstance(event, DeclarationReadyV1):
                 assert rules is not None and history is not None
                 at = ctx.envelope.occurred_at
@@ -237,9 +239,11 @@ def _ids(conn: Connection, statement: Any, ids: Sequence[Any]) -> set[str]:
     return set(conn.execute(statement, {"ids": sorted({str(i) for i in ids})}).scalars())
 
 
-def _observation(ctx: HandlerContext, event: DocumentAcceptedV1, now: datetime) -> dict[str, Any]:
+def _observation(
+    ctx: HandlerContext, event: DocumentAcceptedV1, document_id: str, now: datetime
+) -> dict[str, Any]:
     return {
-        "document_id": str(event.document_id),
+        "document_id": document_id,
         "message_type": event.message_type,
         "business_key": event.business_key,
         "ebp_code": event.parties.get("ebpCode"),
