@@ -391,10 +391,9 @@ class ConsumerLoop:
             staged: list[Envelope[Any]] = []  # the batch's events, staged in one statement
             runs: list[tuple[Handler | Batched, list[tuple[HandlerContext, Any]]]] = []
             duplicates = 0
-            for item in work:
+            for item, event_id in zip(work, ids, strict=True):  # ids: each event's, as text
                 envelope = item.envelope
                 assert envelope is not None and item.handler is not None
-                event_id = str(envelope.event_id)
                 if event_id in seen:
                     duplicates += 1
                     continue
