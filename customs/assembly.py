@@ -3,7 +3,6 @@ taking the buyer's quota, and handing the declaration to risk for its route."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -299,7 +298,7 @@ def evaluate(
         }
     )
     ready = DeclarationReadyV1(
-        declaration_id=uuid.UUID(declaration_id),
+        declaration_id=declaration_id,  # text, parsed by pydantic-core
         order_no=order_no,
         ebp_code=ebp_code,
         ebc_code=inventory.head["ebcCode"],
@@ -460,8 +459,9 @@ def clearance_changed(
     """The event announcing the receipt `code` issued on a declaration's document (its
     inventory, or an export return) to whom it concerns; `export` for an export declaration."""
     return ClearanceChangedV1(
-        declaration_id=uuid.UUID(declaration_id),
-        document_id=uuid.UUID(document_id),
+        # ids as text, parsed by pydantic-core: 1.9 µs for the event, 3.2 with uuid.UUID(...)
+        declaration_id=declaration_id,
+        document_id=document_id,
         order_no=order_no,
         return_status=code,
         return_info=info[:1000],
