@@ -18,14 +18,15 @@ class RiskTable(SQLModel, registry=registry()):
 
 
 class Observation(RiskTable, table=True):
-    """A customs document risk has seen, the raw material of its scores."""
+    """A customs document risk has seen, the raw material of its scores (read by its document
+    id only: no other index, migration 0005)."""
 
     __tablename__ = "observation"
 
     document_id: str = Field(primary_key=True, max_length=36)
     message_type: str = Field(max_length=20)
-    business_key: str = Field(max_length=60, index=True)
-    ebp_code: str | None = Field(default=None, max_length=18, index=True)
+    business_key: str = Field(max_length=60)
+    ebp_code: str | None = Field(default=None, max_length=18)
     ebc_code: str | None = Field(default=None, max_length=18)
     goods_value: Decimal | None = Field(default=None, sa_column=Column(Money, nullable=True))
     currency: str | None = Field(default=None, max_length=3)
@@ -35,16 +36,17 @@ class Observation(RiskTable, table=True):
 
 
 class RiskAssessment(RiskTable, table=True):
-    """A declaration's score, route and reasons, with the rule set that produced them."""
+    """A declaration's score, route and reasons, with the rule set that produced them (read by
+    its declaration id, or all in time order: no other index, migration 0005)."""
 
     __tablename__ = "risk_assessment"
 
     declaration_id: str = Field(primary_key=True, max_length=36)
-    order_no: str = Field(max_length=60, index=True)
-    ebc_code: str = Field(max_length=18, index=True)
-    buyer_key: str = Field(max_length=64, index=True)
+    order_no: str = Field(max_length=60)
+    ebc_code: str = Field(max_length=18)
+    buyer_key: str = Field(max_length=64)
     score: int
-    route: str = Field(max_length=10, index=True)
+    route: str = Field(max_length=10)
     reasons: str = Field(sa_column=Column(Text, nullable=False))
     ruleset_version: str = Field(max_length=40)
     assessed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
