@@ -478,7 +478,6 @@ class _Segment:
     numbers: dict[tuple[str, int], list[str]]
     duplicates: set[str]  # documents refused as duplicates (their key is declared)
     new_declarations: list[str] = field(default_factory=list)
-    changed_declarations: set[str] = field(default_factory=set)
     changed_documents: set[str] = field(default_factory=set)
     changed_quota: set[tuple[str, int]] = field(default_factory=set)
     declared_keys: list[dict[str, Any]] = field(default_factory=list)
@@ -650,7 +649,6 @@ class _Segment:
                 latest = self.waybills.get(declaration["order_no"])
                 declaration["waybill_document_id"] = latest[1] if latest else None
             declaration["updated_at"] = self.now
-            self.changed_declarations.add(declaration["id"])
             if (
                 all(declaration[column] is not None for column in _ROLE_COLUMNS.values())
                 and declaration["status"] == clearance.ACCEPTED
@@ -753,8 +751,7 @@ class _Segment:
             ],
         )
         write_rows(session, _INSERT_RECEIPT, self.receipts)
-        new = set(self.new_declarations)
-        if new:
+        if self.new_declarations:
             write_rows(
                 session, _INSERT_DECLARATION, [self.declarations[i] for i in self.new_declarations]
             )
@@ -763,8 +760,8 @@ class _Segment:
         # (an order's payment or waybill changes neither status nor buyer; -0.35% of a
         # submission's instructions against all of _DECLARATION_STATE set each time)
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-        for i in self.changed_declarations - new:
-            current, before = self.declarations[i], self.read[i]
+        for i, before in self.read.items():
+            current = self.declarations[i]
             names = tuple(n for n in _DECLARATION_STATE if current[n] != before[n])
             if names:
                 by_columns[names].append({"row_id": i, **{f"v_{n}": current[n] for n in names}})
