@@ -192,14 +192,18 @@ def _refuse_dropped(dialect: Dialect, dbapi_connection: Any, _record: Any, _prox
         raise DisconnectionError("the server dropped this session") from exc
 
 
-def migrate(package: str, url: str) -> None:
-    """Bring a service's database to its newest Alembic revision (`package` holds migrations/)."""
-    script_location = str(resources.files(package) / "migrations")
+def alembic_config(package: str, url: str) -> Config:
+    """Alembic's configuration for a service's migrations (`package` holds migrations/)."""
     config = Config()
-    config.set_main_option("script_location", script_location)
+    config.set_main_option("script_location", str(resources.files(package) / "migrations"))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(package: str, url: str) -> None:
+    """Bring a service's database to its newest Alembic revision (`package` holds migrations/)."""
+    command.upgrade(alembic_config(package, url), "head")
 
 
 _SCALE = Decimal("0.00001")

@@ -76,6 +76,10 @@ class DocumentParty(CustomsTable, table=True):
     """An enterprise a document names (ebpCode, payCode, logisticsCode...): whose it is."""
 
     __tablename__ = "document_party"
+    # On SQLite the table is its primary key's B-tree (WITHOUT ROWID): a rowid table would keep
+    # the same rows twice, in the table and in the key's own index, and a document names about
+    # four enterprises (each of a declaration's documents its sender too)
+    __table_args__ = {"sqlite_with_rowid": False}
 
     document_id: str = Field(foreign_key="document.id", primary_key=True, max_length=36)
     role: str = Field(primary_key=True, max_length=20)
