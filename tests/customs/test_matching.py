@@ -405,16 +405,26 @@ def test_a_tolerance_is_a_fraction_below_one():
 
 
 @pytest.mark.parametrize(
-    ("found", "kind", "count"),
-    [({"CEB311": 0}, "CEB311", "0"), ({"CEB411": 2}, "CEB411", "2")],
+    ("found", "kind", "count", "fields"),
+    [
+        # the order and the waybill are found from the inventory, the payment from the order
+        ({"CEB311": 0}, "CEB311", "0", ("inventory", ("orderNo", "ebpCode", "ebcCode"))),
+        ({"CEB411": 2}, "CEB411", "2", ("order", ("orderNo", "ebpCode"))),
+        ({"CEB511": 0}, "CEB511", "0", ("inventory", ("logisticsCode", "logisticsNo"))),
+    ],
 )
-def test_the_inventory_keys_must_resolve_to_exactly_one_counterpart(found, kind, count):
-    (mismatch,) = match(facts=MatchFacts(found=found))
+def test_the_inventory_keys_must_resolve_to_exactly_one_counterpart(found, kind, count, fields):
+    docs = declaration_set()
+    (mismatch,) = match(docs, facts=MatchFacts(found=found))
     assert (mismatch.rule, mismatch.right, mismatch.right_value) == (
         "X6",
         f"{kind} documents found",
         count,
     )
+    role, names = fields
+    head = getattr(docs, role).head
+    assert mismatch.field == " + ".join(names)
+    assert mismatch.left_value == " + ".join(f"{name}={head[name]}" for name in names)
 
 
 def test_a_counterpart_not_yet_accepted_by_customs_fails_the_match():
