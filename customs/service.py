@@ -262,7 +262,11 @@ def write_submissions(customs: Customs, group: Sequence[_Prepared]) -> list[Subm
         decided = decide_on_arrival(
             customs,
             conn,
-            [(event, p.submission["correlation_id"]) for p in group for event in p.arrived],
+            [
+                (event, p.submission["correlation_id"], d["id"])
+                for p in group
+                for event, d in zip(p.arrived, p.documents, strict=True)
+            ],
             [d for p in group for d in p.stored],
             store,
         )

@@ -68,9 +68,9 @@ def _received(customs: Customs, bodies: list[bytes], monkeypatch) -> list[Envelo
             store({})  # the documents, as received
         events = [
             Envelope[Any](producer="customs", correlation_id=cid, key=e.business_key, payload=e)
-            for e, cid in arrived
+            for e, cid, _ in arrived
         ]
-        return intake.Decided(events, {str(e.document_id): 2 for e, _ in arrived})
+        return intake.Decided(events, {document_id: 2 for _, _, document_id in arrived})
 
     monkeypatch.setattr(service, "decide_on_arrival", keep)
     traffic.register_signers(customs, IDENTITIES)
