@@ -186,12 +186,13 @@ def decide_on_arrival(
                     staged=staged,
                     together=together,
                     arrival=event,
+                    document_id=document_id,
                     correlation_id=correlation_id,
                     arrived_at=now,
                 ),
                 event,
             )
-            for event, correlation_id, _ in arrived
+            for event, correlation_id, document_id in arrived
         ]
         ids = [document_id for _, _, document_id in arrived]
         pending = _Pending(store)
@@ -216,7 +217,9 @@ class _Arriving(HandlerContext):
     Its envelope (what the handler's events are caused by, never published itself) is made only
     when something asks for it: most arrivals only join their announcement, which needs the
     request's correlation id alone (an envelope made for each arrival was 1.2% of a
-    submission's instructions)."""
+    submission's instructions). The events it stages are caused by the arrival's document
+    (`document_id`, its id as text), as HandlerContext's would be by its envelope's id, without
+    making that envelope for them (a DeclarationReadyV1 a declaration: 0.4%)."""
 
     def __init__(
         self,
@@ -225,6 +228,7 @@ class _Arriving(HandlerContext):
         staged: list[Envelope[Any]],
         together: AcceptedTogether,
         arrival: DocumentReceivedV1,
+        document_id: str,
         correlation_id: str,
         arrived_at: datetime,
     ) -> None:
@@ -234,6 +238,7 @@ class _Arriving(HandlerContext):
         self._staged = staged
         self.together = together
         self._arrival = arrival
+        self._document_id = document_id
         self._correlation_id = correlation_id
         self._arrived_at = arrived_at
         self._envelope: Envelope[Any] | None = None
@@ -261,7 +266,15 @@ class _Arriving(HandlerContext):
         if isinstance(event, DocumentAcceptedV1):
             self.together.add(self.service, self._correlation_id, key, event)
         else:
-            super().emit(event, key=key)
+            self._staged.append(
+                ANY_ENVELOPE(
+                    producer=self.service,
+                    correlation_id=self._correlation_id,
+                    causation_id=self._document_id,
+                    key=key,
+                    payload=event,
+                )
+            )
 
 
 def process_received_run(

@@ -253,8 +253,18 @@ def test_documents_decided_on_arrival_equal_their_arrivals_decided_from_the_data
         e["type"] for e in got["emitted"]
     }
     # the other events are caused by an arrival: its document's id, its request's correlation
+    # (a declaration's events by one of its own four documents)
     with Session(customs_engine) as session:
         stored_ids = {str(i) for i in session.execute(select(Document.id)).scalars()}
+        documents_of = {
+            str(d.id): {
+                str(d.order_document_id),
+                str(d.payment_document_id),
+                str(d.waybill_document_id),
+                str(d.inventory_document_id),
+            }
+            for d in session.execute(select(Declaration)).scalars()
+        }
     caused = [e for e in published if e.payload.type != "customs.documents_accepted.v1"]
     assert len(caused) > 100
     for envelope in caused:
@@ -262,6 +272,9 @@ def test_documents_decided_on_arrival_equal_their_arrivals_decided_from_the_data
         assert envelope.causation_id in stored_ids
         if envelope.payload.type == "customs.document_rejected.v1":
             assert envelope.causation_id == str(envelope.payload.document_id)
+        declaration_id = getattr(envelope.payload, "declaration_id", None)
+        if declaration_id is not None:
+            assert envelope.causation_id in documents_of[str(declaration_id)]
     # on arrival, each message's accepted documents are one event
     together = [e.payload for e in published if e.payload.type == "customs.documents_accepted.v1"]
     assert len(together) < len(got["accepted"]) / 5
