@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel
@@ -388,9 +389,9 @@ class Stored:
     lines: tuple[Mapping[str, str], ...]
 
     def as_row(self) -> _Row:
-        values: dict[str, Any] = {name: self.row.get(name) for name in _ROW_NAMES}
+        # the row's columns in _Row's order (a KeyError if one is missing), taken in C
         return _Row(
-            **values,  # invt_no: none yet
+            *_ROW_VALUES(self.row),  # invt_no: none yet
             parsed=self.public_head,
             parsed_lines=self.lines,
             opened=self.head,
@@ -419,6 +420,9 @@ class _Pending:
 
 
 _ROW_NAMES = [name for name in _Row.__dataclass_fields__ if name in DOCUMENT.c]
+# _Row's fields that are columns come first, in its order: they can be given by position
+assert list(_Row.__dataclass_fields__)[: len(_ROW_NAMES)] == _ROW_NAMES
+_ROW_VALUES = itemgetter(*_ROW_NAMES)
 _ROWS = select(*(DOCUMENT.c[name] for name in _ROW_NAMES)).where(DOCUMENT.c.id.in_(_IDS))
 
 
