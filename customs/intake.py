@@ -73,7 +73,7 @@ from customs.deciding import (
     rejected_event,
 )
 from customs.domain import clearance
-from customs.domain.declarations import decide
+from customs.domain.declarations import Decision, decide
 from customs.domain.matching import Doc
 from customs.domain.quota import OVER_ANNUAL_LIMIT
 from customs.domain.receipts import ReturnStatus
@@ -442,6 +442,21 @@ def _simple(row: _Row) -> bool:
     )
 
 
+@cache
+def _decision(message_type: str, app_type: str, declared: bool) -> Decision:
+    """What `decide` makes of a new document on the hot path: the same for every document of
+    a type (its kind's label and codes), new or a duplicate; a few at most (`_simple` rows)."""
+    kind = KINDS[message_type]
+    return decide(
+        message_type=message_type,
+        label=kind.label,
+        app_type=app_type,
+        declared=declared,
+        duplicate_code=kind.duplicate_code,
+        accepted_code=clearance.accepted_code(kind.receipt_message),
+    )
+
+
 def _declared(session: Session, rows: Iterable[_Row]) -> set[tuple[str, str]]:
     keys = {(row.message_type, row.declared_key) for row in rows if _simple(row)}
     if not keys:
@@ -588,15 +603,7 @@ class _Segment:
     # -- deciding one document, as process_received does ------------------------------------
     def _take(self, ctx: HandlerContext, event: DocumentReceivedV1, document_id: str) -> None:
         row = self.documents[document_id]
-        kind = KINDS[row.message_type]
-        decision = decide(
-            message_type=row.message_type,
-            label=kind.label,
-            app_type=row.app_type,
-            declared=row.id in self.duplicates,
-            duplicate_code=kind.duplicate_code,
-            accepted_code=clearance.accepted_code(kind.receipt_message),
-        )
+        decision = _decision(row.message_type, row.app_type, row.id in self.duplicates)
         head = row.public_head()
         if not decision.accepted:  # a duplicate: its receipt and the rejection, nothing filed
             self._set_status(row, decision.return_status, decision.return_info)
