@@ -168,6 +168,10 @@ class _Spec:
     money: tuple[str, ...] = ()
     quantities: tuple[str, ...] = ()
     pack_no: bool = False
+    amounts: tuple[str, ...] = field(init=False)  # money, then quantities
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amounts", self.money + self.quantities)
 
 
 _ORDER_HEAD = _Spec(
@@ -638,8 +642,17 @@ def _check(spec: _Spec, values: Fields, position: int | None = None) -> list[Fie
                     value,
                 )
             )
-    for name in spec.money + spec.quantities:
-        errors += _decimal(element, name, values.get(name), money=name in spec.money)
+    money = spec.money
+    for name in spec.amounts:
+        value = values.get(name)
+        if value is None:
+            continue
+        # plain figures meet every decimal rule at sight: told here, not in a call a field
+        # (about twenty-five a declaration); a money amount only has to be non-negative, a
+        # quantity above 0: a non-zero digit
+        if _plain_amount(value) and (name in money or value.strip("0.")):
+            continue
+        errors += _decimal_exact(element, name, value, money=name in money)
     if spec.pack_no and "packNo" in values:
         value = values["packNo"]
         count = parse_int(value)
@@ -661,16 +674,7 @@ def _check(spec: _Spec, values: Fields, position: int | None = None) -> list[Fie
 
 
 # Plain figures that meet every decimal rule at sight: no sign, at most 14 + 5 digits (N19,5).
-_PLAIN_AMOUNT = re.compile(r"[0-9]{1,14}(\.[0-9]{0,5})?")
-
-
-def _decimal(element: str, name: str, value: str | None, *, money: bool) -> list[FieldError]:
-    if value is None:
-        return []
-    # A money amount only has to be non-negative, a quantity above 0: a non-zero digit.
-    if _PLAIN_AMOUNT.fullmatch(value) and (money or value.strip("0.")):
-        return []
-    return _decimal_exact(element, name, value, money=money)
+_plain_amount = re.compile(r"[0-9]{1,14}(\.[0-9]{0,5})?").fullmatch
 
 
 def _decimal_exact(element: str, name: str, value: str, *, money: bool) -> list[FieldError]:

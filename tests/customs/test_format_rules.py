@@ -121,6 +121,8 @@ def _numbers(rng: random.Random) -> list[str]:
 
 @pytest.mark.parametrize("money", [True, False])
 def test_the_plain_amount_shortcut_decides_as_the_exact_decimal_rules(money):
+    # the field checked as a money amount or as a quantity of a line, shortcut and all
+    spec = field_rules._Spec("OrderList", **{"money" if money else "quantities": ("qty",)})
     for value in _numbers(random.Random(5)):
         exact = field_rules._decimal_exact("OrderList[1]", "qty", value, money=money)
-        assert field_rules._decimal("OrderList[1]", "qty", value, money=money) == exact, value
+        assert field_rules._check(spec, {"qty": value}, 1) == exact, value
