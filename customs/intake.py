@@ -56,7 +56,7 @@ from customs.assembly import (
 )
 from customs.ceb.documents import KINDS
 from customs.clearance_service import PRODUCER
-from customs.context import Customs
+from customs.context import Customs, ParsedDocument
 from customs.db import (
     BuyerQuota,
     Declaration,
@@ -78,6 +78,7 @@ from customs.domain.matching import Doc
 from customs.domain.quota import OVER_ANNUAL_LIMIT
 from customs.domain.receipts import ReturnStatus
 from customs.numbering import inventory_numbers
+from customs.recent import Recent
 from customs.timefmt import return_time
 from messaging.consumer import ANY_ENVELOPE, HandlerContext
 from messaging.rows import write_rows
@@ -176,6 +177,11 @@ def decide_on_arrival(
     (`deciding.AcceptedTogether`).
     """
     keylocks.lock_keys(conn, [event.business_key for event, _, _ in arrived])
+    customs.stored_documents.keep_all(  # for what a later transaction reads back (`_documents`)
+        (d.row["id"], (d.public_head, d.head, d.lines))
+        for d in stored
+        if d.row["message_type"] in ROLES
+    )
     staged: list[Envelope[Any]] = []
     together = AcceptedTogether(staged)
     now = utc_now()
@@ -297,7 +303,7 @@ def process_received_run(
     if ids is None:
         ids = [str(event.document_id) for _, event in run]
     found = dict(inserted or {})
-    found.update(_documents(session, [i for i in ids if i not in found]))
+    found.update(_documents(session, [i for i in ids if i not in found], customs.stored_documents))
     declared = _declared(session, found.values())
     taken: set[tuple[str, str]] = set()
     hot: list[bool] = []  # whether each event is decided on the hot path
@@ -390,12 +396,9 @@ class Stored:
 
     def as_row(self) -> _Row:
         # the row's columns in _Row's order (a KeyError if one is missing), taken in C
-        return _Row(
-            *_ROW_VALUES(self.row),  # invt_no: none yet
-            parsed=self.public_head,
-            parsed_lines=self.lines,
-            opened=self.head,
-        )
+        row = _Row(*_ROW_VALUES(self.row))  # invt_no: none yet
+        row.parsed, row.parsed_lines, row.opened = self.public_head, self.lines, self.head
+        return row
 
 
 # Inserts the documents a submission stores, given the values deciding set in them (by document
@@ -426,11 +429,20 @@ _ROW_VALUES = itemgetter(*_ROW_NAMES)
 _ROWS = select(*(DOCUMENT.c[name] for name in _ROW_NAMES)).where(DOCUMENT.c.id.in_(_IDS))
 
 
-def _documents(session: Session, ids: Iterable[str]) -> dict[str, _Row]:
+def _documents(
+    session: Session, ids: Iterable[str], recent: Recent[str, ParsedDocument]
+) -> dict[str, _Row]:
+    """The documents `ids` as stored, each import document with its content as parsed when
+    this process stored it, if it is among those it keeps (`Customs.stored_documents`)."""
     wanted = list(set(ids))
     if not wanted:
         return {}
-    return {row[0]: _Row(*row) for row in session.execute(_ROWS, {"ids": wanted})}
+    rows = {row[0]: _Row(*row) for row in session.execute(_ROWS, {"ids": wanted})}
+    for document_id, row in rows.items():
+        parsed = recent.get(document_id) if row.message_type in ROLES else None
+        if parsed is not None:
+            row.parsed, row.opened, row.parsed_lines = parsed
+    return rows
 
 
 def _simple(row: _Row) -> bool:
@@ -560,7 +572,10 @@ class _Segment:
         known: dict[str, _Row] | None,
         duplicates: set[str],
     ) -> _Segment:
-        documents = {i: known[i] for i in ids} if known is not None else _documents(session, ids)
+        recent = customs.stored_documents
+        documents = (
+            {i: known[i] for i in ids} if known is not None else _documents(session, ids, recent)
+        )
         taking = [i for i in ids if i not in duplicates]  # the documents to file, if accepted
         order_nos = {"order_nos": list({documents[i].public_head()["orderNo"] for i in taking})}
         declarations = {
@@ -583,7 +598,7 @@ class _Segment:
         }
         referenced |= {waybill_id for _, waybill_id in waybills.values()}
         referenced -= {None, *documents}
-        documents.update(_documents(session, referenced))
+        documents.update(_documents(session, referenced, recent))
         now = utc_now()
         return cls(
             customs=customs,

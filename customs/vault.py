@@ -11,11 +11,9 @@ import base64
 import binascii
 import hashlib
 import hmac
-import threading
 import time
 import unicodedata
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from cryptography.fernet import InvalidToken
@@ -25,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from clearway import jsontext
 from customs.domain.personal import PERSONAL_FIELDS
+from customs.recent import Recent
 from schemas.ids import random_bytes
 
 # zlib's level for message bodies: of a 36 KB CEB message, level 3 leaves 12.7% in 110 us, level 1
@@ -40,7 +39,7 @@ class VaultError(RuntimeError):
 RECENT_TOKENS = 8192
 
 
-class Recent:
+def _recent_tokens() -> Recent[str, dict[str, str]]:
     """The personal fields of the last tokens a vault sealed, by token.
 
     A declaration's documents come in separate messages, and customs matches the earlier ones
@@ -49,23 +48,7 @@ class Recent:
     the process sealed them a moment before. A token is only ever the sealing of one value, so
     what it maps to here is what opening it would give. Bounded: the oldest are forgotten.
     """
-
-    def __init__(self, size: int | None = None) -> None:
-        self._size = RECENT_TOKENS if size is None else size
-        self._fields: OrderedDict[str, dict[str, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def keep(self, token: str, personal: dict[str, str]) -> None:
-        with self._lock:
-            self._fields[token] = personal
-            if len(self._fields) > self._size:
-                self._fields.popitem(last=False)
-
-    def get(self, token: str) -> dict[str, str] | None:
-        return self._fields.get(token)
-
-    def __len__(self) -> int:
-        return len(self._fields)
+    return Recent(RECENT_TOKENS)
 
 
 class _Hmac:
@@ -112,7 +95,9 @@ class Vault:
     # (`_token`, `_open`); tokens are byte for byte what Fernet writes and reads.
     _signing_key: bytes
     _encryption: algorithms.AES
-    _recent: Recent = field(default_factory=Recent, compare=False, repr=False)
+    _recent: Recent[str, dict[str, str]] = field(
+        default_factory=_recent_tokens, compare=False, repr=False
+    )
     _signing: _Hmac = field(init=False, compare=False, repr=False)
     _keying: _Hmac = field(init=False, compare=False, repr=False)
 

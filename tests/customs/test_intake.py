@@ -660,3 +660,43 @@ def test_the_buyers_quota_rows_are_created_read_and_locked_in_one_statement(cust
         ("b2", 2026, 0),
         ("b1", 2025, 0),
     }
+
+
+def test_documents_read_back_take_the_content_this_process_parsed_when_it_stored_them(customs):
+    """A declaration's documents come in separate messages: deciding the last reads the others
+    back, with their content as parsed when stored (`Customs.stored_documents`), the same as
+    parsing it from the database again. Only import documents: an export document's head
+    changes once stored (its numbers), so it is never kept."""
+    from tests.customs.test_export_flow import _inventory
+
+    traffic.register_signers(customs, IDENTITIES)
+    bodies = _bodies(count=6, bad_share=0, risky_share=0, changes=False)
+    for body in bodies:
+        service.submit_message(customs, body, correlation_id="kept")
+    export = service.submit_message(customs, _inventory("K1"), correlation_id="kept")
+    with Session(customs.engine) as session:
+        imports = (
+            session.execute(
+                select(Document.id).where(
+                    Document.message_type.in_(
+                        ["CEB311Message", "CEB411Message", "CEB511Message", "CEB621Message"]
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert len(imports) == 24
+        kept = intake._documents(session, imports, customs.stored_documents)
+        # another process (nothing kept) parses each from the database
+        fresh = Customs(engine=customs.engine, vault=Vault.from_secret(TEST_DATA_KEY))
+        parsed = intake._documents(session, imports, fresh.stored_documents)
+    assert len(fresh.stored_documents) == 0
+    for document_id in imports:
+        content = customs.stored_documents.get(document_id)
+        assert content is not None
+        assert kept[document_id].public_head() is content[0]
+        assert kept[document_id].public_head() == parsed[document_id].public_head()
+        assert kept[document_id].line_items() == parsed[document_id].line_items()
+        assert kept[document_id].declared(customs) == parsed[document_id].declared(fresh)
+    assert customs.stored_documents.get(export.documents[0].reference) is None
