@@ -104,7 +104,8 @@ def write_rows(
         conn.execute(statement, list(rows))
         return
     try:
-        values = [plan.values(row) for row in rows]
+        # a plan without processors takes each row's values as they are, in C
+        values = [plan.values(row) for row in rows] if plan.processors else [*map(plan.take, rows)]
     except (KeyError, TypeError, ValueError, ArithmeticError):
         # a row without a key the first had, a value its type refuses: SQLAlchemy names it
         conn.execute(statement, list(rows))
