@@ -30,7 +30,7 @@ comparison it cannot make, so run the field rules first.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -276,32 +276,43 @@ def _same(left: str | None, right: str | None) -> bool:
     return (left or "").strip() == (right or "").strip()
 
 
-_Side = tuple[str, Fields, str]  # (where, values, field name)
-_AGREE: tuple[Mismatch, ...] = ()
+def _same_names(*names: str) -> tuple[tuple[str, str], ...]:
+    return tuple((name, name) for name in names)
 
 
-def _compare(rule: str, left_side: _Side, right_side: _Side, why: str) -> tuple[Mismatch, ...]:
-    """A mismatch if two text fields differ (surrounding whitespace ignored).
-
-    About twenty comparisons a declaration, nearly all agreeing: the agreeing ones are told in
-    this frame (`_same` inline) and answer one shared empty tuple, not a new list."""
-    left_doc, left, left_field = left_side
-    right_doc, right, right_field = right_side
-    if (left.get(left_field) or "").strip() == (right.get(right_field) or "").strip():
-        return _AGREE
-    left_value, right_value = _value(left, left_field), _value(right, right_field)
-    return (
-        Mismatch(
-            rule=rule,
-            field=left_field,
-            left=f"{left_doc}/{left_field}",
-            left_value=left_value,
-            right=f"{right_doc}/{right_field}",
-            right_value=right_value,
-            message=f"{left_doc}/{left_field} '{left_value}' differs from "
-            f"{right_doc}/{right_field} '{right_value}': {why}",
-        ),
-    )
+def _compare(
+    rule: str,
+    left: tuple[str, Fields],
+    right: tuple[str, Fields],
+    fields: Iterable[tuple[str, str]],
+    why: str,
+) -> list[Mismatch]:
+    """A mismatch for each pair of text fields (`fields`: the left's name, the right's) that
+    differ, surrounding whitespace ignored; `left` and `right`: where (for the message) and the
+    values. About twenty comparisons a declaration, nearly all agreeing: told in one frame for
+    each pair of documents."""
+    left_doc, left_values = left
+    right_doc, right_values = right
+    found: list[Mismatch] = []
+    for left_field, right_field in fields:
+        left_text, right_text = left_values.get(left_field), right_values.get(right_field)
+        if (left_text or "").strip() == (right_text or "").strip():
+            continue
+        left_value = _value(left_values, left_field)
+        right_value = _value(right_values, right_field)
+        found.append(
+            Mismatch(
+                rule=rule,
+                field=left_field,
+                left=f"{left_doc}/{left_field}",
+                left_value=left_value,
+                right=f"{right_doc}/{right_field}",
+                right_value=right_value,
+                message=f"{left_doc}/{left_field} '{left_value}' differs from "
+                f"{right_doc}/{right_field} '{right_value}': {why}",
+            )
+        )
+    return found
 
 
 def _x1_line_totals(order: Doc, tolerance: Decimal) -> list[Mismatch]:
@@ -391,16 +402,24 @@ def _x4_amount_paid(order: Doc, payment: Doc) -> list[Mismatch]:
     ]
 
 
+_X5_FIELDS = _same_names("consignee", "consigneeTelephone", "consigneeAddress")
+
+
 def _x5_consignee(order: Doc, waybill: Doc) -> list[Mismatch]:
-    found: list[Mismatch] = []
-    for name in ("consignee", "consigneeTelephone", "consigneeAddress"):
-        found += _compare(
-            "X5",
-            (_ORDER_HEAD, order.head, name),
-            (_WAYBILL_HEAD, waybill.head, name),
-            "the order's recipient must be the waybill's",
-        )
-    return found
+    return _compare(
+        "X5",
+        (_ORDER_HEAD, order.head),
+        (_WAYBILL_HEAD, waybill.head),
+        _X5_FIELDS,
+        "the order's recipient must be the waybill's",
+    )
+
+
+_X6_INVENTORY_ORDER = _same_names("orderNo", "ebpCode", "ebcCode")
+_X6_INVENTORY_WAYBILL = _same_names("logisticsCode", "logisticsNo")
+_X6_PAYMENT_ORDER = _same_names("orderNo", "ebpCode")
+_X6_PAYMENT_TRANSACTION = _same_names("payCode", "payTransactionId")  # where the order has them
+_X6_WAYBILL_ORDER = _same_names("orderNo")
 
 
 def _x6_counterparts(
@@ -412,28 +431,15 @@ def _x6_counterparts(
     settings: MatchSettings,
     facts: MatchFacts,
 ) -> list[Mismatch]:
-    found: list[Mismatch] = []
     why = "the documents do not join on the keys of §2.1"
-    for name in ("orderNo", "ebpCode", "ebcCode"):
-        found += _compare(
-            "X6", (_INVENTORY_HEAD, inventory.head, name), (_ORDER_HEAD, order.head, name), why
-        )
-    for name in ("logisticsCode", "logisticsNo"):
-        found += _compare(
-            "X6", (_INVENTORY_HEAD, inventory.head, name), (_WAYBILL_HEAD, waybill.head, name), why
-        )
-    for name in ("orderNo", "ebpCode"):
-        found += _compare(
-            "X6", (_PAYMENT_HEAD, payment.head, name), (_ORDER_HEAD, order.head, name), why
-        )
-    for name in ("payCode", "payTransactionId"):
-        if name in order.head:
-            found += _compare(
-                "X6", (_PAYMENT_HEAD, payment.head, name), (_ORDER_HEAD, order.head, name), why
-            )
-    found += _compare(
-        "X6", (_WAYBILL_HEAD, waybill.head, "orderNo"), (_ORDER_HEAD, order.head, "orderNo"), why
-    )
+    in_inventory, in_order = (_INVENTORY_HEAD, inventory.head), (_ORDER_HEAD, order.head)
+    in_payment = (_PAYMENT_HEAD, payment.head)
+    found = _compare("X6", in_inventory, in_order, _X6_INVENTORY_ORDER, why)
+    found += _compare("X6", in_inventory, (_WAYBILL_HEAD, waybill.head), _X6_INVENTORY_WAYBILL, why)
+    found += _compare("X6", in_payment, in_order, _X6_PAYMENT_ORDER, why)
+    transaction = [pair for pair in _X6_PAYMENT_TRANSACTION if pair[1] in order.head]
+    found += _compare("X6", in_payment, in_order, transaction, why)
+    found += _compare("X6", (_WAYBILL_HEAD, waybill.head), in_order, _X6_WAYBILL_ORDER, why)
 
     names = {"CEB311": "order", "CEB411": "payment", "CEB511": "waybill"}
     finders = {"CEB311": ("CEB621", inventory), "CEB411": ("CEB311", order)}
@@ -472,6 +478,9 @@ def _x6_counterparts(
     return found
 
 
+_X7_NAMES = (("gname", "itemName"),)
+
+
 def _by_gnum(lines: Sequence[Fields]) -> dict[int, tuple[int, Fields]]:
     numbered: dict[int, tuple[int, Fields]] = {}
     for position, line in enumerate(lines, start=1):
@@ -503,8 +512,9 @@ def _x7_lines(order: Doc, inventory: Doc, tolerance: Decimal) -> list[Mismatch]:
         ord_position, ord_line = ordered[number]
         found += _compare(
             "X7",
-            (f"CEB621 InventoryList[{inv_position}]", inv_line, "gname"),
-            (f"CEB311 OrderList[{ord_position}]", ord_line, "itemName"),
+            (f"CEB621 InventoryList[{inv_position}]", inv_line),
+            (f"CEB311 OrderList[{ord_position}]", ord_line),
+            _X7_NAMES,
             f"line gnum {number}: the declared goods name must be the one sold",
         )
     total = line_sum(inventory.lines)
@@ -529,26 +539,26 @@ def _x7_lines(order: Doc, inventory: Doc, tolerance: Decimal) -> list[Mismatch]:
     return found
 
 
+_X8_BUYER = _same_names("buyerIdType", "buyerIdNumber", "buyerName", "buyerTelephone")
+_X8_PAYER = (
+    ("payerIdType", "buyerIdType"),
+    ("payerIdNumber", "buyerIdNumber"),
+    ("payerName", "buyerName"),
+)
+
+
 def _x8_buyer(order: Doc, payment: Doc, inventory: Doc, facts: MatchFacts) -> list[Mismatch]:
-    found: list[Mismatch] = []
-    for name in ("buyerIdType", "buyerIdNumber", "buyerName", "buyerTelephone"):
-        found += _compare(
-            "X8",
-            (_INVENTORY_HEAD, inventory.head, name),
-            (_ORDER_HEAD, order.head, name),
-            "the declared buyer must be the order's buyer",
-        )
-    for payer, buyer in (
-        ("payerIdType", "buyerIdType"),
-        ("payerIdNumber", "buyerIdNumber"),
-        ("payerName", "buyerName"),
-    ):
-        found += _compare(
-            "X8",
-            (_PAYMENT_HEAD, payment.head, payer),
-            (_ORDER_HEAD, order.head, buyer),
-            "the payer must be the buyer",
-        )
+    in_order = (_ORDER_HEAD, order.head)
+    found = _compare(
+        "X8",
+        (_INVENTORY_HEAD, inventory.head),
+        in_order,
+        _X8_BUYER,
+        "the declared buyer must be the order's buyer",
+    )
+    found += _compare(
+        "X8", (_PAYMENT_HEAD, payment.head), in_order, _X8_PAYER, "the payer must be the buyer"
+    )
     if facts.identity_verified is False:
         found.append(
             Mismatch(
@@ -793,17 +803,15 @@ RELEASED = RETURNABLE
 def _key_agreement(
     rule: str, where: str, doc: Doc, inventory: Doc, names: Sequence[str]
 ) -> list[Mismatch]:
-    found: list[Mismatch] = []
-    for name in names:
-        if name == "invtNo" and name not in inventory.head:
-            continue  # the declared inventory may not carry the customs-assigned number
-        found += _compare(
-            rule,
-            (where, doc.head, name),
-            (_INVENTORY_HEAD, inventory.head, name),
-            "it must refer to the original inventory (§2.1)",
-        )
-    return found
+    # the declared inventory may not carry the customs-assigned number
+    fields = [(n, n) for n in names if n != "invtNo" or n in inventory.head]
+    return _compare(
+        rule,
+        (where, doc.head),
+        (_INVENTORY_HEAD, inventory.head),
+        fields,
+        "it must refer to the original inventory (§2.1)",
+    )
 
 
 def _against_inventory(
