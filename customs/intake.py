@@ -578,10 +578,13 @@ class _Segment:
         )
         taking = [i for i in ids if i not in duplicates]  # the documents to file, if accepted
         order_nos = {"order_nos": list({documents[i].public_head()["orderNo"] for i in taking})}
-        declarations = {
-            row.id: dict(row._mapping)
-            for row in (session.execute(_IMPORT_DECLARATIONS, order_nos) if taking else ())
-        }
+        declarations: dict[str, dict[str, Any]] = {}
+        if taking:  # each row a dict by its names (zip: a third of dict(row._mapping)'s cost)
+            result = session.execute(_IMPORT_DECLARATIONS, order_nos)
+            names = tuple(result.keys())
+            for row in result:
+                declaration = dict(zip(names, row, strict=True))
+                declarations[declaration["id"]] = declaration
         read = {i: dict(d) for i, d in declarations.items()}
         by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for declaration in declarations.values():
