@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -23,7 +24,7 @@ from customs.domain.matching import Doc, MatchFacts, MatchSettings, match_declar
 from customs.domain.preflight import amount, head_amounts, tax_lines
 from customs.domain.quota import OVER_ANNUAL_LIMIT, quota_year
 from customs.domain.tariff import UnknownHsCode
-from customs.domain.tax import TaxRefusal, assess_tax
+from customs.domain.tax import TaxRefusal, TaxSettings, assess_tax
 from customs.timefmt import return_time
 from messaging.consumer import HandlerContext
 from schemas.envelope import utc_now
@@ -212,6 +213,16 @@ class Verdict:
     ready: DeclarationReadyV1 | None = None
 
 
+@cache
+def _match_settings(tax: TaxSettings) -> MatchSettings:
+    """The match's limits and discount rule, the tax's: made once per settings."""
+    return MatchSettings(
+        single_limit=tax.single_transaction_limit,
+        annual_limit=tax.annual_limit,
+        discount_deductible=tax.discount_lowers_dutiable_value,
+    )
+
+
 QUOTA_REFUSAL = (
     "超过年度限额 / the buyer's used quota plus this purchase exceeds the annual limit (-621018)"
 )
@@ -242,11 +253,7 @@ def evaluate(
         payment,
         waybill,
         inventory,
-        settings=MatchSettings(
-            single_limit=customs.tax_settings.single_transaction_limit,
-            annual_limit=customs.tax_settings.annual_limit,
-            discount_deductible=customs.tax_settings.discount_lowers_dutiable_value,
-        ),
+        settings=_match_settings(customs.tax_settings),
         facts=MatchFacts(
             found={"CEB311": 1, "CEB411": 1, "CEB511": 1},
             counterpart_status={

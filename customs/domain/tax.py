@@ -39,7 +39,7 @@ All amounts are Decimal; a float anywhere raises TypeError naming the field.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 
@@ -70,6 +70,7 @@ class TaxSettings:
     annual_limit: Decimal = Decimal("26000")
     cbec_factor: Decimal = Decimal("0.7")
     discount_lowers_dutiable_value: bool = False
+    _limits: QuotaLimits = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         require_decimal("single_transaction_limit", self.single_transaction_limit)
@@ -79,11 +80,13 @@ class TaxSettings:
             raise ValueError(f"cbec_factor must be in (0, 1], got {self.cbec_factor}")
         if not isinstance(self.discount_lowers_dutiable_value, bool):
             raise TypeError("discount_lowers_dutiable_value must be a bool")
-        QuotaLimits(self.single_transaction_limit, self.annual_limit)  # checks their order
+        # checks their order; made once, not for every declaration taxed
+        limits = QuotaLimits(self.single_transaction_limit, self.annual_limit)
+        object.__setattr__(self, "_limits", limits)
 
     @property
     def quota_limits(self) -> QuotaLimits:
-        return QuotaLimits(self.single_transaction_limit, self.annual_limit)
+        return self._limits
 
 
 DEFAULT_SETTINGS = TaxSettings()
