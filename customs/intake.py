@@ -225,8 +225,8 @@ class _Arriving(HandlerContext):
     when something asks for it: most arrivals only join their announcement, which needs the
     request's correlation id alone (an envelope made for each arrival was 1.2% of a
     submission's instructions). The events it stages are caused by the arrival's document
-    (`document_id`, its id as text), as HandlerContext's would be by its envelope's id, without
-    making that envelope for them (a DeclarationReadyV1 a declaration: 0.4%)."""
+    (`document_id`, its id as text: `causes`), as HandlerContext's would be by its envelope's
+    id, without making that envelope for them (a DeclarationReadyV1 a declaration: 0.4%)."""
 
     def __init__(
         self,
@@ -269,19 +269,14 @@ class _Arriving(HandlerContext):
     def envelope(self, envelope: Envelope[Any]) -> None:
         self._envelope = envelope
 
+    def causes(self) -> tuple[str, str]:
+        return self._correlation_id, self._document_id
+
     def emit(self, event: BaseModel, *, key: str) -> None:
         if isinstance(event, DocumentAcceptedV1):
             self.together.add(self.service, self._correlation_id, key, event)
         else:
-            self._staged.append(
-                ANY_ENVELOPE(
-                    producer=self.service,
-                    correlation_id=self._correlation_id,
-                    causation_id=self._document_id,
-                    key=key,
-                    payload=event,
-                )
-            )
+            super().emit(event, key=key)
 
 
 def process_received_run(

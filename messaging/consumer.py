@@ -59,15 +59,20 @@ class HandlerContext:
 
     def emit(self, event: BaseModel, *, key: str) -> None:
         """Publish `event` once this handler's transaction commits (caused by the current event)."""
+        correlation_id, causation_id = self.causes()
         self._staged.append(
             ANY_ENVELOPE(
                 producer=self.service,
-                correlation_id=self.envelope.correlation_id,
-                causation_id=str(self.envelope.event_id),
+                correlation_id=correlation_id,
+                causation_id=causation_id,
                 key=key,
                 payload=event,
             )
         )
+
+    def causes(self) -> tuple[str, str]:
+        """The correlation and causation ids of the events the handler emits: its event's."""
+        return self.envelope.correlation_id, str(self.envelope.event_id)
 
     def flush_staged(self) -> None:
         stage(self.session, self._tables, self._staged)
