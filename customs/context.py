@@ -57,7 +57,7 @@ class Customs:
     # the import documents this process stored last, by id, as parsed (`intake`): a
     # declaration's documents come in separate messages, and deciding the last matches it
     # against the others, read back from the database, their JSON parsed and their personal
-    # fields opened again (3% of a submission's instructions). An import document's head,
+    # fields opened again (1.3% of a submission's instructions). An import document's head,
     # personal fields and lines never change once stored (a change is a document of its own).
     stored_documents: Recent[str, ParsedDocument] = field(
         default_factory=_recent_documents, repr=False, compare=False

@@ -290,7 +290,7 @@ def _compare(
     """A mismatch for each pair of text fields (`fields`: the left's name, the right's) that
     differ, surrounding whitespace ignored; `left` and `right`: where (for the message) and the
     values. About twenty comparisons a declaration, nearly all agreeing: told in one frame for
-    each pair of documents."""
+    each pair of documents (`_same` written out, not called once a pair)."""
     left_doc, left_values = left
     right_doc, right_values = right
     found: list[Mismatch] = []
