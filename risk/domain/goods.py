@@ -13,7 +13,7 @@ def prohibited(lines: Sequence[DeclaredLine], rules: RuleSet) -> list[RiskReason
     found: list[RiskReason] = []
     for line in lines:
         gnum, name, gcode = line.gnum, line.item_name.lower(), line.gcode
-        hits = [k for k in rules.prohibited_keywords if k.lower() in name]
+        hits = rules.prohibited_in(name)
         if hits:
             found.append(
                 RiskReason(
@@ -43,7 +43,7 @@ def hs_inconsistent(lines: Sequence[DeclaredLine], rules: RuleSet) -> list[RiskR
         keywords: list[str] = []
         expected: list[str] = []
         for entry in rules.hs_keywords:
-            hits = [k for k in entry.keywords if k.casefold() in name]
+            hits = entry.hits(name)
             if hits:
                 keywords += hits
                 expected += [p for p in entry.hs_prefixes if p not in expected]

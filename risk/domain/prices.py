@@ -43,7 +43,9 @@ def robust_reference(prices: Iterable[Decimal]) -> PriceReference | None:
     if not values:
         return None
     middle = _median(values)
-    mad = _median(sorted([abs(v - middle) for v in values]))
+    # abs(v - middle) of each v, the loop in C (`__rsub__`: v - middle): a sample holds up to
+    # RESERVOIR_SIZE prices, and a run computes the references its keys' new prices changed
+    mad = _median(sorted(map(abs, map(middle.__rsub__, values))))
     return PriceReference(median=middle, mad=mad, samples=len(values))
 
 

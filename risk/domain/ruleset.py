@@ -6,7 +6,8 @@ deployments change them in a file or through the risk API, never in code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
@@ -20,6 +21,21 @@ class HsKeywords:
 
     keywords: tuple[str, ...]
     hs_prefixes: tuple[str, ...]
+    # Made from the keywords once, not for every line assessed (`hits`).
+    _folded: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _any: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        folded = tuple(keyword.casefold() for keyword in self.keywords)
+        object.__setattr__(self, "_folded", folded)
+        object.__setattr__(self, "_any", re.compile("|".join(map(re.escape, folded))))
+
+    def hits(self, folded_name: str) -> list[str]:
+        """The keywords inside a case-folded item name (`str.casefold`), in the entry's order.
+        Most names hold none of an entry's keywords: one search of the name says so."""
+        if self._any.search(folded_name) is None:
+            return []
+        return [k for k, f in zip(self.keywords, self._folded, strict=True) if f in folded_name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +108,17 @@ class RuleSet:
     undervaluation_ratio: Decimal = Decimal("0.5")
     undervaluation_mad_factor: Decimal = Decimal("3")
     undervaluation_points: int = 35
+    # The prohibited keywords in lower case, made once (`prohibited_in`).
+    _prohibited_lower: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lowered = tuple(keyword.lower() for keyword in self.prohibited_keywords)
+        object.__setattr__(self, "_prohibited_lower", lowered)
+
+    def prohibited_in(self, lowered_name: str) -> list[str]:
+        """The prohibited keywords inside an item name in lower case (`str.lower`)."""
+        return [
+            k
+            for k, lowered in zip(self.prohibited_keywords, self._prohibited_lower, strict=True)
+            if lowered in lowered_name
+        ]

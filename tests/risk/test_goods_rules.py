@@ -70,3 +70,27 @@ def test_the_keyword_table_comes_from_the_rule_set():
         )
         == []
     )
+
+
+def test_keywords_match_case_blind_and_as_plain_text():
+    # a keyword written in capitals, and one holding characters a regular expression would read
+    rules = RuleSet(
+        hs_keywords=(
+            HsKeywords(("Vacuum FLASK",), ("9617",)),
+            HsKeywords(("c++ guide", "a.b"), ("4901",)),
+        )
+    )
+    flask = declaration(lines=[{"item_name": "vacuum flask 500ml", "gcode": "7323930000"}])
+    (reason,) = hs_inconsistent(flask.lines, rules)
+    assert reason.evidence["keywords"] == "Vacuum FLASK"
+    book = declaration(lines=[{"item_name": "The C++ Guide", "gcode": "8471300000"}])
+    assert [r.evidence["keywords"] for r in hs_inconsistent(book.lines, rules)] == ["c++ guide"]
+    # "a.b" is three characters, not a pattern: "axb" does not hold it
+    other = declaration(lines=[{"item_name": "axb", "gcode": "8471300000"}])
+    assert hs_inconsistent(other.lines, rules) == []
+
+
+def test_prohibited_keywords_match_case_blind():
+    rules = RuleSet(prohibited_keywords=("IVORY", "象牙"))
+    assert rules.prohibited_in("carved ivory 象牙 box") == ["IVORY", "象牙"]
+    assert rules.prohibited_in("ivy") == []
