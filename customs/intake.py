@@ -246,6 +246,7 @@ class _Arriving(HandlerContext):
         self.together = together
         self._arrival = arrival
         self._document_id = document_id
+        self.event_id = document_id  # its envelope's, as the envelope below is made
         self._correlation_id = correlation_id
         self._arrived_at = arrived_at
         self._envelope: Envelope[Any] | None = None

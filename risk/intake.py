@@ -63,6 +63,7 @@ class _Assessing:
 
     ctx: HandlerContext
     event: DeclarationReadyV1
+    declaration_id: str  # the event's, as text
     declared: Declared
     facts: str
     result: Assessment | None = None
@@ -87,17 +88,14 @@ class Intake:
         session = run[0][0].session
         session.flush()  # ORM changes made before the run, if any, are what it reads
         conn = session.connection()
-        # each accepted document's id as text, once, in the order the loop below meets them
+        # each accepted document's and declaration's id as text, once, in the order the loop
+        # below meets them (a UUID's text costs about 4,000 instructions)
         documents = [str(d.document_id) for _, e in run for d in _accepted(e)]
-        declarations = [e.declaration_id for _, e in run if isinstance(e, DeclarationReadyV1)]
-        labels = [e.declaration_id for _, e in run if isinstance(e, InspectionConcludedV1)]
+        declarations = [str(e.declaration_id) for _, e in run if isinstance(e, DeclarationReadyV1)]
+        labels = [str(e.declaration_id) for _, e in run if isinstance(e, InspectionConcludedV1)]
         observed = _ids(conn, _OBSERVED, documents)
         facts: dict[str, str | None] = (
-            dict(
-                conn.execute(_ASSESSED, {"ids": sorted({*map(str, declarations + labels)})})
-                .tuples()
-                .all()
-            )
+            dict(conn.execute(_ASSESSED, {"ids": sorted({*declarations, *labels})}).tuples().all())
             if declarations or labels
             else {}
         )
@@ -106,7 +104,7 @@ class Intake:
         # Which events are new, in order (an id handled earlier in the run is not new either).
         steps: list[tuple[HandlerContext, Any, Any]] = []
         assessing: list[_Assessing] = []
-        document_ids = iter(documents)
+        document_ids, declaration_ids, label_ids = iter(documents), iter(declarations), iter(labels)
         for ctx, event in run:
             if isinstance(event, DocumentAcceptedV1 | DocumentsAcceptedV1):
                 for document in _accepted(event):
@@ -115,15 +113,17 @@ class Intake:
                         observed.add(document_id)
                         steps.append((ctx, document, document_id))
             elif isinstance(event, DeclarationReadyV1):
-                declaration_id = str(event.declaration_id)
+                declaration_id = next(declaration_ids)
                 if declaration_id not in facts:
                     declared = declared_from(event, ctx.envelope.occurred_at.date())
-                    item = _Assessing(ctx, event, declared, jsontext.dumps(to_json(declared)))
+                    item = _Assessing(
+                        ctx, event, declaration_id, declared, jsontext.dumps(to_json(declared))
+                    )
                     facts[declaration_id] = item.facts
                     assessing.append(item)
                     steps.append((ctx, event, item))
             elif isinstance(event, InspectionConcludedV1):
-                declaration_id = str(event.declaration_id)
+                declaration_id = next(label_ids)
                 if declaration_id not in labelled:
                     labelled.add(declaration_id)
                     # counted in the model's history only when assessed before the label came
@@ -194,7 +194,7 @@ class Intake:
                 result = scoring.combine(result, part, rules, model.version)
             rows.append(
                 {
-                    "declaration_id": str(event.declaration_id),
+                    "declaration_id": item.declaration_id,
                     "order_no": event.order_no,
                     "ebc_code": event.ebc_code,
                     "buyer_key": event.buyer_key,
