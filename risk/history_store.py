@@ -438,9 +438,13 @@ class RunHistory:
             ),
         )
 
-    def remember(self, declaration: DeclarationReadyV1, *, at: datetime) -> None:
-        """Add an assessed declaration to the history: its parties and its lines' unit prices."""
-        declaration_id = str(declaration.declaration_id)
+    def remember(
+        self, declaration: DeclarationReadyV1, *, at: datetime, declaration_id: str | None = None
+    ) -> None:
+        """Add an assessed declaration to the history: its parties and its lines' unit prices
+        (`declaration_id`: its id as text, where the caller has made it already)."""
+        if declaration_id is None:
+            declaration_id = str(declaration.declaration_id)
         buyer = declaration.buyer_key
         self._records.append(
             {

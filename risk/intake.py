@@ -115,7 +115,9 @@ class Intake:
             elif isinstance(event, DeclarationReadyV1):
                 declaration_id = next(declaration_ids)
                 if declaration_id not in facts:
-                    declared = declared_from(event, ctx.envelope.occurred_at.date())
+                    declared = declared_from(
+                        event, ctx.envelope.occurred_at.date(), ref=declaration_id
+                    )
                     item = _Assessing(
                         ctx, event, declaration_id, declared, jsontext.dumps(to_json(declared))
                     )
@@ -154,8 +156,9 @@ class Intake:
             elif isinstance(event, DeclarationReadyV1):
                 assert rules is not None and history is not None
                 at = ctx.envelope.occurred_at
-                extra.result = assess(event, history.history(event, at=at, rules=rules), rules)
-                history.remember(event, at=at)
+                recorded = history.history(event, at=at, rules=rules)
+                extra.result = assess(event, recorded, rules, declaration_id=extra.declaration_id)
+                history.remember(event, at=at, declaration_id=extra.declaration_id)
                 extra.assessed_at = now
                 if self.model is not None:
                     read = tallies.history(extra.declared)

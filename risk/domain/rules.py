@@ -57,9 +57,14 @@ def random_draw(declaration_id: str) -> Decimal:
 
 
 def assess(
-    declaration: DeclarationReadyV1, history: History, rules: RuleSet = DEFAULT_RULES
+    declaration: DeclarationReadyV1,
+    history: History,
+    rules: RuleSet = DEFAULT_RULES,
+    *,
+    declaration_id: str | None = None,
 ) -> Assessment:
-    """Score a declaration with every rule, then route it."""
+    """Score a declaration with every rule, then route it (`declaration_id`: its id as text,
+    where the caller has made it already)."""
     reasons: list[RiskReason] = []
     reasons += goods.prohibited(declaration.lines, rules)
     reasons += goods.hs_inconsistent(declaration.lines, rules)
@@ -87,7 +92,9 @@ def assess(
         if score >= rules.review_from
         else "release"
     )
-    drawn = random_draw(str(declaration.declaration_id)) < rules.random_inspection_rate
+    if declaration_id is None:
+        declaration_id = str(declaration.declaration_id)
+    drawn = random_draw(declaration_id) < rules.random_inspection_rate
     if route != "inspect" and drawn:
         reasons.append(
             RiskReason(

@@ -15,8 +15,9 @@ from risk.model.features import Declared
 from schemas.events import DeclarationReadyV1
 
 
-def declared_from(event: DeclarationReadyV1, day: date) -> Declared:
-    """The model's view of a declaration customs is ready to route."""
+def declared_from(event: DeclarationReadyV1, day: date, *, ref: str | None = None) -> Declared:
+    """The model's view of a declaration customs is ready to route (`ref`: its id as text,
+    where the caller has made it already)."""
     main = max(event.lines, key=lambda line: line.total_price)
     parties = {
         "importer": event.buyer_key,
@@ -25,7 +26,7 @@ def declared_from(event: DeclarationReadyV1, day: date) -> Declared:
         "courier": event.logistics_code,
     }
     return Declared(
-        ref=str(event.declaration_id),
+        ref=str(event.declaration_id) if ref is None else ref,
         day=day,
         hs_code=main.gcode,
         value=float(event.goods_value),

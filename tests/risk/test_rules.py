@@ -74,3 +74,15 @@ def test_the_random_draw_is_the_same_for_the_same_declaration():
     assert random_draw("d-1") == random_draw("d-1")
     assert random_draw("d-1") != random_draw("d-2")
     assert Decimal(0) <= random_draw("d-1") < Decimal(1)
+
+
+def test_the_id_given_as_text_draws_as_the_declarations_own():
+    # the worker passes the id it has made text already; the draw must be the declaration's
+    rules = RuleSet(random_inspection_rate=Decimal("0.5"))
+    routes = set()
+    for n in range(40):
+        declared = declaration(declaration_id=str(uuid.UUID(int=n)))
+        given = assess(declared, KNOWN, rules, declaration_id=str(declared.declaration_id))
+        assert given == assess(declared, KNOWN, rules)
+        routes.add(given.route)
+    assert routes == {"release", "inspect"}
