@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import statistics
 from decimal import Decimal
 
 import pytest
@@ -41,6 +43,23 @@ def test_outliers_do_not_move_the_reference():
     assert clean.median == polluted.median == D("100")
     assert polluted.mad - clean.mad <= D("1")
     assert sum(usual + absurd) / len(usual + absurd) > D("20000")  # what a mean would say
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_reference_is_what_statistics_computes(seed):
+    # samples of every size up to a full reservoir, with repeated prices and prices spread
+    # below and above the median, as statistics.median computes the median and the MAD
+    rng = random.Random(seed)
+    prices = [D(rng.choice((1999, 2000, 2050, 2399)) + rng.randint(-300, 300)) / 100]
+    prices += [D(rng.randint(1, 400_000)) / 100 for _ in range(rng.randint(0, 199))]
+    prices += rng.sample(prices, k=rng.randint(0, len(prices)))  # repeats
+    rng.shuffle(prices)
+    middle = statistics.median(prices)
+    assert robust_reference(prices) == PriceReference(
+        median=middle,
+        mad=statistics.median([abs(p - middle) for p in prices]),
+        samples=len(prices),
+    )
 
 
 def test_no_prices_no_reference():
