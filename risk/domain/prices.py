@@ -46,7 +46,11 @@ def reference_keys(gcode: str, country: str) -> tuple[str, ...]:
 
 def robust_reference(prices: Iterable[Decimal]) -> PriceReference | None:
     """Median and MAD of some unit prices; None without any."""
-    values = sorted(prices)
+    return reference_of_sorted(sorted(prices))
+
+
+def reference_of_sorted(values: Sequence[Decimal]) -> PriceReference | None:
+    """Median and MAD of some unit prices in ascending order; None without any."""
     if not values:
         return None
     middle = _median(values)

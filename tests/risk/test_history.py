@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from messaging.consumer import HandlerContext
 from risk import history_store, ruleset_store
 from risk.db import DeclarationRecord, PriceReservoir, PriceSample, RiskAssessment, runtime
+from risk.domain.prices import robust_reference
 from risk.domain.rules import RuleSet
 from risk.ruleset_file import ruleset_document
 from risk.ruleset_store import ActiveRuleSet
@@ -158,6 +159,26 @@ def test_the_price_sample_of_a_key_stays_bounded_and_uniform(risk_engine):
     assert [slot for slot, _ in kept] == list(range(10))
     assert len({price for _, price in kept}) == 10
     assert max(price for _, price in kept) >= 10  # later prices replaced some early ones
+
+
+def test_a_reference_read_between_offers_is_that_of_the_sample_as_it_is_then(risk_engine):
+    # one run's reservoirs: the reference is asked for between offers that fill the sample and
+    # then replace its slots (repeated prices among them), as a run's declarations do
+    key = "10:1901101000:116"
+    with Session(risk_engine) as session, session.begin():
+        reservoirs = history_store.Reservoirs.load(session.connection(), [key], size=12)
+        for n in range(80):
+            price = Decimal(100 + (n * 37) % 23) if n % 3 else Decimal(100)
+            reservoirs.offer(key, price, declaration_id=f"d{n}", gnum=1)
+            if n % 4 == 0:
+                sample = reservoirs.committed()[key].slots.values()
+                assert reservoirs.reference(key) == robust_reference(sample)
+        final = reservoirs.reference(key)
+        reservoirs.write(session.connection())
+    with Session(risk_engine) as session:
+        stored = session.execute(select(PriceSample.unit_price)).scalars().all()
+    assert final is not None and final.samples == len(stored) == 12
+    assert final == robust_reference(stored)
 
 
 def test_a_rule_set_change_applies_from_the_next_declaration(risk_engine):
