@@ -105,13 +105,14 @@ _ENSURE = insert_or_ignore(_RESERVOIR)
 @dataclass(frozen=True, slots=True)
 class _Sample:
     """A reference key's sample as committed: its count, size, slots and, when it was computed,
-    its reference price."""
+    its reference price and its prices in ascending order."""
 
     seen: int
     size: int
     slots: dict[int, Decimal]
     computed: bool  # whether `reference` is the sample's reference price
     reference: PriceReference | None
+    ordered: tuple[Decimal, ...] | None = None  # the slots' prices in ascending order
 
 
 class Recall:
@@ -216,9 +217,9 @@ class Reservoirs:
         self._changed: dict[tuple[str, int], tuple[Decimal, str]] = {}
         self._counted: set[str] = set()
         self._references: dict[str, PriceReference | None] = {}
-        # A key's sample in ascending order, once its reference was computed in this run, kept
-        # so as its prices are offered: the run's later declarations with the key do not sort
-        # it again (two thirds of the references computed, each a sort of up to `size` prices)
+        # A key's sample in ascending order, once its reference was computed (in this run, or
+        # in an earlier one `recall` remembers), kept so as its prices are offered: later
+        # declarations with the key do not sort it again (each a sort of up to `size` prices)
         self._ordered: dict[str, list[Decimal]] = {}
 
     @classmethod
@@ -249,6 +250,8 @@ class Reservoirs:
                     found._slots[key] = dict(sample.slots)
                     if sample.computed:
                         found._references[key] = sample.reference
+                    if sample.ordered is not None:
+                        found._ordered[key] = list(sample.ordered)
         return found
 
     def committed(self) -> dict[str, _Sample]:
@@ -260,6 +263,7 @@ class Reservoirs:
                 dict(slots),
                 key in self._references,
                 self._references.get(key),
+                None if (ordered := self._ordered.get(key)) is None else tuple(ordered),
             )
             for key, slots in self._slots.items()
         }

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from risk import history_store
 from risk.db import PriceReservoir, PriceSample
 from risk.domain.rules import RuleSet
 from risk.history_store import Recall, RunHistory, on_commit
@@ -105,3 +106,32 @@ def test_on_commit_waits_for_the_outer_transaction(risk_engine, outer):
         on_commit(session, lambda: done.append("after"))
         getattr(session, outer)()
     assert done == (["after"] if outer == "commit" else [])
+
+
+def test_a_recalled_sample_in_order_gives_the_reference_the_database_gives(
+    risk_engine, monkeypatch
+):
+    # runs offering different prices, the key's sample recalled (in order) from run to run,
+    # a reservoir small enough that its slots are replaced: each time the reference before and
+    # after the run's offer is the one computed afresh from what the database holds
+    monkeypatch.setattr(history_store, "RESERVOIR_SIZE", 8)
+    recall = Recall()
+    stored = None
+    for n in range(40):
+        price = f"{100 + (n * 7) % 13}.{n % 10}0"
+        event = declaration(
+            declaration_id=f"00000000-0000-0000-0000-{n:012d}", lines=[{"unit_price": price}]
+        )
+        with Session(risk_engine) as session, session.begin():
+            conn = session.connection()
+            history = RunHistory.load(conn, [(event, T0)], RULES, recall)
+            assert history.history(event, at=T0, rules=RULES).prices.get(KEY) == stored
+            history.remember(event, at=T0)
+            offered = history.prices.reference(KEY)
+            history.write(conn)
+            recall.stage(session, history)
+        with Session(risk_engine) as session, session.begin():
+            stored = RunHistory.load(session.connection(), [], RULES).prices.reference(KEY)
+            session.rollback()
+        assert offered == stored
+        assert stored is not None and stored.samples == min(n + 1, 8)
