@@ -119,10 +119,14 @@ class History:
     def add(self, declared: Declared) -> None:
         """Count a declaration (after its features were read)."""
         per_kg = _log_per_kg(declared)
-        for kind, key in declared.history_keys().items():
-            tally = self.tallies.setdefault((kind, key), Tally())
+        log_value = math.log1p(max(declared.value, 0.0))
+        tallies = self.tallies
+        for kind_key in declared.history_keys().items():
+            tally = tallies.get(kind_key)
+            if tally is None:  # not setdefault: a Tally made for every key, most of them known
+                tally = tallies[kind_key] = Tally()
             tally.seen += 1
-            tally.log_value_sum += math.log1p(max(declared.value, 0.0))
+            tally.log_value_sum += log_value
             if per_kg is not None:
                 tally.log_value_per_kg_sum += per_kg
                 tally.log_value_per_kg_count += 1
