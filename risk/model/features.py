@@ -71,9 +71,20 @@ class Declared:
     tax_rate: float | None = None  # percent of the value
     parties: Mapping[str, str] = field(default_factory=dict)  # role -> id, see PARTY_ROLES
     extra: Mapping[str, str] = field(default_factory=dict)  # tax_type, import_use, ...
+    # `history_keys`, made when first asked for: the tallies ask three times a declaration
+    _history_keys: Mapping[str, str] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
-    def history_keys(self) -> dict[str, str]:
+    def history_keys(self) -> Mapping[str, str]:
         """The keys this declaration's history is kept under (missing ones left out)."""
+        keys = self._history_keys
+        if keys is None:
+            keys = self._make_history_keys()
+            object.__setattr__(self, "_history_keys", keys)
+        return keys
+
+    def _make_history_keys(self) -> dict[str, str]:
         keys = {role: v for role, v in self.parties.items() if role in PARTY_ROLES and v}
         hs6 = self.hs_code[:6]
         if len(hs6) == 6:
