@@ -93,7 +93,9 @@ def apply_routes_run(run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> bo
     conn = session.connection()
     # the declarations' documents may be arriving in an API request right now
     keylocks.lock_keys(conn, [event.order_no for _, event in run])
-    wanted = sorted({str(event.declaration_id) for _, event in run})
+    # each route's declaration id as text, once (a UUID's text costs about 4,000 instructions)
+    ids = [str(event.declaration_id) for _, event in run]
+    wanted = sorted(set(ids))
     declarations = {
         row.id: _Routed(row.id, row.order_no, row.inventory_document_id, row.status, row.cancelled)
         for row in conn.execute(_DECLARATIONS, {"ids": wanted})
@@ -114,8 +116,8 @@ def apply_routes_run(run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> bo
     decisions: list[dict[str, Any]] = []
     inventories: dict[str, int] = {}
     changes: list[tuple[HandlerContext, ClearanceChangedV1]] = []
-    for ctx, event in run:
-        declaration = declarations[str(event.declaration_id)]
+    for (ctx, event), declaration_id in zip(run, ids, strict=True):
+        declaration = declarations[declaration_id]
         current = declaration.status if declaration.status is not None else 0
         action = ROUTES[event.route]
         if declaration.cancelled:
@@ -126,7 +128,8 @@ def apply_routes_run(run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> bo
             continue  # the declaration moved on (rejected, decided by an officer): stale
         inventory_id = declaration.inventory_id
         assert inventory_id is not None  # a declaration risk routes has its inventory
-        detail = event.model_dump(mode="json")
+        # the route as JSON, once: the decision's detail and the declaration's risk column
+        risk = event.model_dump_json()
         reason = f"score {event.score}: " + (
             ", ".join(r.code for r in event.reasons) or "no risk indicator"
         )
@@ -157,14 +160,14 @@ def apply_routes_run(run: Sequence[tuple[HandlerContext, RiskAssessedV1]]) -> bo
                 "action": action.value,
                 "actor": "risk",
                 "reason": reason[:1000],
-                "detail": jsontext.dumps(detail),
+                "detail": risk,
                 "from_status": current,
                 "to_status": step.state,
                 "decided_at": now,
             }
         )
         declaration.route = event.route
-        declaration.risk = event.model_dump_json()
+        declaration.risk = risk
         declaration.changed = True
     _write(
         session,
