@@ -63,12 +63,16 @@ class _Assessing:
 
     ctx: HandlerContext
     event: DeclarationReadyV1
-    declaration_id: str  # the event's, as text
     declared: Declared
     facts: str
     result: Assessment | None = None
     assessed_at: datetime | None = None
     model_input: tuple[Declared, dict[str, Value], History] | None = None
+
+    @property
+    def declaration_id(self) -> str:
+        """The event's declaration id as text (the model's facts are referred to by it)."""
+        return self.declared.ref
 
 
 @dataclass(frozen=True)
@@ -118,9 +122,7 @@ class Intake:
                     declared = declared_from(
                         event, ctx.envelope.occurred_at.date(), ref=declaration_id
                     )
-                    item = _Assessing(
-                        ctx, event, declaration_id, declared, jsontext.dumps(to_json(declared))
-                    )
+                    item = _Assessing(ctx, event, declared, jsontext.dumps(to_json(declared)))
                     facts[declaration_id] = item.facts
                     assessing.append(item)
                     steps.append((ctx, event, item))
@@ -236,10 +238,10 @@ def _accepted(event: Any) -> Sequence[DocumentAcceptedV1]:
     return ()
 
 
-def _ids(conn: Connection, statement: Any, ids: Sequence[Any]) -> set[str]:
+def _ids(conn: Connection, statement: Any, ids: Sequence[str]) -> set[str]:
     if not ids:
         return set()
-    return set(conn.execute(statement, {"ids": sorted({str(i) for i in ids})}).scalars())
+    return set(conn.execute(statement, {"ids": sorted(set(ids))}).scalars())
 
 
 def _observation(
